@@ -1,0 +1,29 @@
+GO ?= go
+# Integration tests fail (rather than skip) when a component is missing.
+export DAVY_REQUIRE_INTEGRATION ?= 1
+
+.PHONY: build test test-deps vet fuzz bench eval clean
+
+build:
+	$(GO) build -o bin/davy ./cmd/davy
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-deps:
+	./scripts/install-test-deps.sh
+
+# Short fuzzing runs of every fuzz target (each FUZZTIME long).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz-all.sh $(FUZZTIME)
+
+bench: test-deps
+	$(GO) run ./bench/snapshot
+
+eval: test-deps
+	$(GO) run ./bench/eval
+
+clean:
+	rm -rf bin

@@ -1,0 +1,12 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newScanCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "One-shot scans: the host now",
+	}
+	cmd.AddCommand(newScanHostCmd(g))
+	return cmd
+}

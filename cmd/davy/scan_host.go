@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/davyproject/davy/internal/detect"
+	"github.com/davyproject/davy/internal/finding"
+	"github.com/davyproject/davy/internal/report"
+	"github.com/davyproject/davy/internal/scan"
+)
+
+type scanHostFlags struct {
+	procfs, sysfs, rootfs string
+	window                time.Duration
+	groups                []string
+	intel                 string
+	output                string
+	all                   bool
+	reasons               int
+	exitCode              int
+	failOn                string
+	enable, disable       map[string]*bool
+}
+
+func newScanHostCmd(g *globals) *cobra.Command {
+	f := &scanHostFlags{enable: map[string]*bool{}, disable: map[string]*bool{}}
+	cmd := &cobra.Command{
+		Use:   "host",
+		Short: "Assess every container and process on this machine",
+		Long: `Takes one snapshot of this machine (processes, containers, CPU over a sampling
+window, sockets) and says for every container and every process outside a
+container whether it is a miner, suspicious or clean, and why.
+
+Run it as root to see every process. It needs no cluster, no config and no
+network.`,
+		Example: `  davy scan host
+  davy scan host -o json --window 10s
+  davy scan host --groups identity,cmdline --exit-code 3
+  davy scan host --path.procfs /host/proc --path.sysfs /host/sys --path.rootfs /host`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runScanHost(cmd, g, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.procfs, "path.procfs", "/proc", "procfs mount point")
+	fl.StringVar(&f.sysfs, "path.sysfs", "/sys", "sysfs mount point")
+	fl.StringVar(&f.rootfs, "path.rootfs", "/", "host root filesystem (for container logs)")
+	fl.DurationVar(&f.window, "window", 5*time.Second, "CPU sampling window")
+	fl.StringSliceVar(&f.groups, "groups", nil, "run only detectors of these groups: "+groupNames())
+	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json")
+	fl.BoolVar(&f.all, "all", false, "show clean workloads in the table too")
+	fl.IntVar(&f.reasons, "reasons", 3, "evidence lines per workload in the table")
+	fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when a workload is at or above --fail-on")
+	fl.StringVar(&f.failOn, "fail-on", "miner", "verdict that triggers --exit-code: miner, suspicious")
+	for _, d := range detect.All() {
+		f.enable[d.Name()] = fl.Bool("detector."+d.Name(), false, fmt.Sprintf("enable the %s detector (group %s) even when --groups leaves it out", d.Name(), d.Group()))
+		f.disable[d.Name()] = fl.Bool("no-detector."+d.Name(), false, fmt.Sprintf("disable the %s detector", d.Name()))
+	}
+	return cmd
+}
+
+func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
+	failOn, err := finding.ParseVerdict(f.failOn)
+	if err != nil {
+		return fmt.Errorf("--fail-on: %w", err)
+	}
+	if f.window < 0 {
+		return fmt.Errorf("--window must not be negative")
+	}
+	w, err := report.New(f.output, report.Options{All: f.all, Reasons: f.reasons})
+	if err != nil {
+		return err
+	}
+	sel := detect.Selection{}
+	for _, s := range f.groups {
+		gr, err := finding.ParseGroup(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("--groups: %w", err)
+		}
+		sel.Groups = append(sel.Groups, gr)
+	}
+	for name, on := range f.enable {
+		if *on {
+			sel.Enable = append(sel.Enable, name)
+		}
+	}
+	for name, off := range f.disable {
+		if *off {
+			sel.Disable = append(sel.Disable, name)
+		}
+	}
+	rep, _, err := scan.Host(cmd.Context(), scan.HostOptions{
+		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs, Window: f.window,
+		IntelDir: f.intel, Selection: sel, Thresholds: detect.DefaultThresholds, Log: g.logger(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.WriteHost(g.stdout, rep); err != nil {
+		return err
+	}
+	if f.exitCode != 0 {
+		for _, wl := range rep.Workloads {
+			if wl.Verdict.Rank() >= failOn.Rank() && failOn != finding.VerdictClean {
+				return exitCodeError{f.exitCode}
+			}
+		}
+	}
+	return nil
+}
+
+func groupNames() string {
+	var s []string
+	for _, g := range finding.Groups {
+		s = append(s, string(g))
+	}
+	return strings.Join(s, ",")
+}

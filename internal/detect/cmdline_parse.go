@@ -1,0 +1,162 @@
+package detect
+
+import (
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Limits on what the command-line parser looks at: a hostile process can
+// have a 100,000-argument command line.
+const (
+	maxArgs   = 4096
+	maxArgLen = 8192
+	maxFacts  = 64
+)
+
+// cmdlineFacts is what a command line says about mining, before judgement.
+type cmdlineFacts struct {
+	StratumURLs []string
+	// Hosts are host names from pool URLs and -o/--url style flags.
+	Hosts []string
+	// Flags are miner-specific flags found (e.g. "--donate-level").
+	Flags []string
+	// PoolUser is set when the command line has the -o URL -u USER pair
+	// every miner uses.
+	PoolUser bool
+	// Configs are files named by -c/--config.
+	Configs []string
+	// Text is the bounded, space-joined command line for wallet search.
+	Text string
+}
+
+var stratumRe = regexp.MustCompile(`(?i)\bstratum[0-9]?(?:\+(?:tcp|ssl|tls|udp|ws|wss))*://[^\s"',;]+`)
+
+// minerFlags are flags that only miners take; generic ones such as
+// --threads or --url are left out because honest tools take them too.
+var minerFlags = []string{
+	"--donate-level", "--donate-over-proxy", "--randomx-1gb-pages", "--randomx-mode",
+	"--randomx-no-numa", "--randomx-wrmsr", "--randomx-no-rdmsr", "--cpu-priority",
+	"--cpu-max-threads-hint", "--max-cpu-usage", "--nicehash", "--rig-id", "--tls-fingerprint",
+	"--coin", "--cpu-affinity", "--cuda-devices", "--opencl-devices", "--no-huge-pages",
+	"--asm", "--benchmark-algo",
+}
+
+// algoRe matches mining algorithm IDs passed with -a/--algo.
+var algoRe = regexp.MustCompile(`(?i)^(rx/|cn/|cn-|cryptonight|randomx|argon2/|astrobwt|kawpow|ethash|etchash|autolykos|ghostrider|equihash|x16r|yescrypt|scrypt|sha256d|lyra2)`)
+
+func parseCmdline(args []string) cmdlineFacts {
+	var f cmdlineFacts
+	if len(args) > maxArgs {
+		args = args[:maxArgs]
+	}
+	var text strings.Builder
+	hasPool, hasUser := false, false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) > maxArgLen {
+			a = a[:maxArgLen]
+		}
+		text.WriteString(a)
+		text.WriteByte(' ')
+		name, val, hasVal := strings.Cut(a, "=")
+		next := func() string {
+			if hasVal {
+				return val
+			}
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		}
+		for _, u := range stratumRe.FindAllString(a, 4) {
+			f.StratumURLs = appendLimited(f.StratumURLs, u)
+			if h := hostOf(u); h != "" {
+				f.Hosts = appendLimited(f.Hosts, h)
+			}
+			hasPool = true
+		}
+		switch name {
+		case "-o", "--url", "--pool", "-P":
+			// "-o" is also curl's and many tools' output file: only an
+			// endpoint with a port counts as a pool.
+			if v := next(); isEndpoint(v) {
+				hasPool = true
+				if h := hostOf(v); h != "" {
+					f.Hosts = appendLimited(f.Hosts, h)
+				}
+			}
+		case "-u", "--user", "--wallet", "-w", "--userpass", "-O":
+			hasUser = next() != ""
+		case "-c", "--config":
+			if v := next(); v != "" {
+				f.Configs = appendLimited(f.Configs, v)
+			}
+		case "-a", "--algo", "--algorithm":
+			if v := next(); algoRe.MatchString(v) {
+				f.Flags = appendLimited(f.Flags, name+"="+v)
+			}
+		}
+		for _, mf := range minerFlags {
+			if name == mf {
+				f.Flags = appendLimited(f.Flags, mf)
+			}
+		}
+	}
+	f.PoolUser = hasPool && hasUser
+	f.Text = text.String()
+	return f
+}
+
+// isEndpoint reports whether s is "host:port" or a URL with a port.
+func isEndpoint(s string) bool {
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		s = rest
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	h, port, err := net.SplitHostPort(s)
+	if err != nil || h == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
+}
+
+// hostOf extracts the host from "scheme://user@host:port/path" or "host:port".
+func hostOf(s string) string {
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		s = rest
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	s = strings.TrimSuffix(strings.ToLower(s), ".")
+	if s == "" || len(s) > 253 || strings.ContainsAny(s, " \t\n\"'") {
+		return ""
+	}
+	return s
+}
+
+func appendLimited(list []string, s string) []string {
+	if len(list) >= maxFacts {
+		return list
+	}
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

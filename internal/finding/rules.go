@@ -1,0 +1,42 @@
+package finding
+
+// Rules is the catalogue of evidence IDs. IDs are never reused or renumbered;
+// docs/detectors.md has one entry per ID.
+var Rules = map[string]Rule{}
+
+func rule(r Rule) { Rules[r.ID] = r }
+
+func init() {
+	// Identity: the executable's content.
+	rule(Rule{ID: "DAVY-I001", Group: GroupIdentity, Weight: 90, Summary: "executable content matches a miner (algorithm constants, stratum methods, miner banner)"})
+	rule(Rule{ID: "DAVY-I002", Group: GroupIdentity, Weight: 100, Summary: "executable hash matches a known miner release"})
+	rule(Rule{ID: "DAVY-I003", Group: GroupIdentity, Weight: 40, Summary: "executable contains some miner indicators, not enough for a content match"})
+	rule(Rule{ID: "DAVY-I004", Group: GroupIdentity, Weight: 15, Weak: true, Summary: "executable is UPX-packed"})
+
+	// Command line.
+	rule(Rule{ID: "DAVY-C001", Group: GroupCmdline, Weight: 80, Summary: "stratum URL on the command line"})
+	rule(Rule{ID: "DAVY-C002", Group: GroupCmdline, Weight: 55, Summary: "cryptocurrency wallet address with a valid checksum on the command line"})
+	rule(Rule{ID: "DAVY-C003", Group: GroupCmdline, Weight: 45, Summary: "miner command-line flags"})
+	rule(Rule{ID: "DAVY-C004", Group: GroupCmdline, Weight: 20, Weak: true, Summary: "process or executable named like a known miner"})
+
+	// Config files.
+	rule(Rule{ID: "DAVY-F001", Group: GroupConfig, Weight: 80, Summary: "XMRig-style JSON miner config with pools"})
+	rule(Rule{ID: "DAVY-F002", Group: GroupConfig, Weight: 70, Summary: "pool list or INI miner config with pool and wallet keys"})
+
+	// Logs.
+	rule(Rule{ID: "DAVY-L001", Group: GroupLogs, Weight: 85, Summary: "container log shows miner output"})
+
+	// Network.
+	rule(Rule{ID: "DAVY-N001", Group: GroupNetwork, Weight: 60, Summary: "known mining pool domain in the command line or config"})
+	rule(Rule{ID: "DAVY-N002", Group: GroupNetwork, Weight: 10, Weak: true, Summary: "connection to a remote port typical of mining pools"})
+
+	// Behaviour.
+	rule(Rule{ID: "DAVY-B001", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "sustained CPU near the limit (or near all cores without one)"})
+	rule(Rule{ID: "DAVY-B002", Group: GroupBehaviour, Weight: 15, Weak: true, Summary: "every thread busy and flat over the window"})
+
+	// Location.
+	rule(Rule{ID: "DAVY-P001", Group: GroupLocation, Weight: 25, Weak: true, Summary: "executable runs from a world-writable temporary directory"})
+	rule(Rule{ID: "DAVY-P002", Group: GroupLocation, Weight: 30, Weak: true, Summary: "executable was deleted from disk after it started"})
+	rule(Rule{ID: "DAVY-P003", Group: GroupLocation, Weight: 10, Weak: true, Summary: "process name differs from its executable's name"})
+	rule(Rule{ID: "DAVY-P004", Group: GroupLocation, Weight: 40, Weak: true, Summary: "executable runs from an anonymous memory file (memfd)"})
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the test suite runs for real: podman with runc for container
+# tests, busybox-static for a shell inside test containers, and the honest
+# heavy tools the benign workloads use. Idempotent; needs root and apt.
+set -euo pipefail
+
+need=()
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v gzip >/dev/null || need+=(gzip)
+command -v file >/dev/null || need+=(file)
+
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-test-deps: missing ${need[*]}; run as root to install them" >&2
+		exit 1
+	fi
+	echo "install-test-deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
