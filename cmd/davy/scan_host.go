@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +19,8 @@ type scanHostFlags struct {
 	procfs, sysfs, rootfs string
 	window                time.Duration
 	groups                []string
+	ignore                []string
+	cacheDir              string
 	intel                 string
 	output                string
 	all                   bool
@@ -50,6 +54,8 @@ network.`,
 	fl.StringVar(&f.rootfs, "path.rootfs", "/", "host root filesystem (for container logs)")
 	fl.DurationVar(&f.window, "window", 5*time.Second, "CPU sampling window")
 	fl.StringSliceVar(&f.groups, "groups", nil, "run only detectors of these groups: "+groupNames())
+	fl.StringSliceVar(&f.ignore, "ignore", nil, "evidence IDs to leave out of every verdict (e.g. DAVY-P003)")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where executable scan results are cached between runs (empty: no disk cache)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json")
 	fl.BoolVar(&f.all, "all", false, "show clean workloads in the table too")
@@ -75,7 +81,7 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 	if err != nil {
 		return err
 	}
-	sel := detect.Selection{}
+	sel := detect.Selection{Ignore: f.ignore}
 	for _, s := range f.groups {
 		gr, err := finding.ParseGroup(strings.TrimSpace(s))
 		if err != nil {
@@ -95,7 +101,7 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 	}
 	rep, _, err := scan.Host(cmd.Context(), scan.HostOptions{
 		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs, Window: f.window,
-		IntelDir: f.intel, Selection: sel, Thresholds: detect.DefaultThresholds, Log: g.logger(),
+		IntelDir: f.intel, CacheDir: f.cacheDir, Selection: sel, Thresholds: detect.DefaultThresholds, Log: g.logger(),
 	})
 	if err != nil {
 		return err
@@ -119,4 +125,14 @@ func groupNames() string {
 		s = append(s, string(g))
 	}
 	return strings.Join(s, ",")
+}
+
+// defaultCacheDir follows the XDG cache convention ($XDG_CACHE_HOME or
+// ~/.cache, which is /root/.cache for root).
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "davy")
 }

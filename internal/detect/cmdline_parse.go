@@ -33,19 +33,6 @@ type cmdlineFacts struct {
 
 var stratumRe = regexp.MustCompile(`(?i)\bstratum[0-9]?(?:\+(?:tcp|ssl|tls|udp|ws|wss))*://[^\s"',;]+`)
 
-// minerFlags are flags that only miners take; generic ones such as
-// --threads or --url are left out because honest tools take them too.
-var minerFlags = []string{
-	"--donate-level", "--donate-over-proxy", "--randomx-1gb-pages", "--randomx-mode",
-	"--randomx-no-numa", "--randomx-wrmsr", "--randomx-no-rdmsr", "--cpu-priority",
-	"--cpu-max-threads-hint", "--max-cpu-usage", "--nicehash", "--rig-id", "--tls-fingerprint",
-	"--coin", "--cpu-affinity", "--cuda-devices", "--opencl-devices", "--no-huge-pages",
-	"--asm", "--benchmark-algo",
-}
-
-// algoRe matches mining algorithm IDs passed with -a/--algo.
-var algoRe = regexp.MustCompile(`(?i)^(rx/|cn/|cn-|cryptonight|randomx|argon2/|astrobwt|kawpow|ethash|etchash|autolykos|ghostrider|equihash|x16r|yescrypt|scrypt|sha256d|lyra2)`)
-
 func parseCmdline(args []string) cmdlineFacts {
 	var f cmdlineFacts
 	if len(args) > maxArgs {

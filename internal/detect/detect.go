@@ -5,7 +5,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 
 	"github.com/davyproject/davy/internal/finding"
@@ -62,12 +61,4 @@ func Lookup(name string) (Detector, error) {
 		return nil, fmt.Errorf("unknown detector %q", name)
 	}
 	return d, nil
-}
-
-// Env is what detectors may read besides the workload itself.
-type Env struct {
-	ProcFS   string // e.g. /proc or /host/proc
-	RootFS   string // the host's root as seen by davy, for log directories
-	Snapshot *host.Snapshot
-	Log      *slog.Logger
 }

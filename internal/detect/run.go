@@ -19,7 +19,7 @@ type Assessment struct {
 
 // Run applies the detectors to every workload, a few workloads at a time,
 // and returns the assessments worst first.
-func Run(ctx context.Context, env *Env, dets []Detector, ws []*Workload, th Thresholds) []Assessment {
+func Run(ctx context.Context, env *Env, dets []Detector, ws []*Workload, th Thresholds, ignore map[string]bool) []Assessment {
 	out := make([]Assessment, len(ws))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -28,7 +28,7 @@ func Run(ctx context.Context, env *Env, dets []Detector, ws []*Workload, th Thre
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = Assess(ctx, env, dets, ws[i], th)
+				out[i] = Assess(ctx, env, dets, ws[i], th, ignore)
 			}
 		}()
 	}
@@ -41,14 +41,18 @@ func Run(ctx context.Context, env *Env, dets []Detector, ws []*Workload, th Thre
 	return out
 }
 
-// Assess runs the detectors on one workload.
-func Assess(ctx context.Context, env *Env, dets []Detector, w *Workload, th Thresholds) Assessment {
+// Assess runs the detectors on one workload, dropping ignored evidence IDs.
+func Assess(ctx context.Context, env *Env, dets []Detector, w *Workload, th Thresholds, ignore map[string]bool) Assessment {
 	var ev []finding.Evidence
 	for _, d := range dets {
 		if ctx.Err() != nil {
 			break
 		}
-		ev = append(ev, d.Detect(ctx, env, w)...)
+		for _, e := range d.Detect(ctx, env, w) {
+			if !ignore[e.ID] {
+				ev = append(ev, e)
+			}
+		}
 	}
 	finding.SortEvidence(ev)
 	score, verdict := Score(ev, th)

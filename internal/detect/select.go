@@ -12,6 +12,20 @@ type Selection struct {
 	Groups  []finding.Group
 	Enable  []string
 	Disable []string
+	// Ignore drops evidence by ID (e.g. DAVY-P003) from every verdict.
+	Ignore []string
+}
+
+// CheckIgnore validates the evidence IDs of Selection.Ignore.
+func (s Selection) CheckIgnore() (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range s.Ignore {
+		if _, ok := finding.Rules[id]; !ok {
+			return nil, fmt.Errorf("unknown evidence id %q (see docs/detectors.md)", id)
+		}
+		out[id] = true
+	}
+	return out, nil
 }
 
 // Select resolves a selection against the registry.

@@ -19,6 +19,7 @@ type HostOptions struct {
 	ProcFS, SysFS, RootFS string
 	Window                time.Duration
 	IntelDir              string
+	CacheDir              string
 	Selection             detect.Selection
 	Thresholds            detect.Thresholds
 	Log                   *slog.Logger
@@ -33,6 +34,10 @@ func Host(ctx context.Context, opts HostOptions) (*report.HostReport, []detect.A
 	if err != nil {
 		return nil, nil, err
 	}
+	ignore, err := opts.Selection.CheckIgnore()
+	if err != nil {
+		return nil, nil, err
+	}
 	env, err := detect.NewEnv(detect.EnvOptions{ProcFS: opts.ProcFS, RootFS: opts.RootFS, IntelDir: opts.IntelDir, Log: opts.Log})
 	if err != nil {
 		return nil, nil, err
@@ -43,7 +48,7 @@ func Host(ctx context.Context, opts HostOptions) (*report.HostReport, []detect.A
 	}
 	env.Snapshot = snap
 	opts.Log.Debug("snapshot taken", "processes", len(snap.Processes), "containers", len(snap.Containers), "skipped", snap.Skipped)
-	as := detect.Run(ctx, env, dets, detect.Workloads(snap), opts.Thresholds)
+	as := detect.Run(ctx, env, dets, detect.Workloads(snap), opts.Thresholds, ignore)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("scan interrupted: %w", err)
 	}

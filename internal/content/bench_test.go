@@ -1,0 +1,86 @@
+package content_test
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/davyproject/davy/internal/content"
+	"github.com/davyproject/davy/internal/intel"
+)
+
+func realScanner(b *testing.B) *content.Scanner {
+	b.Helper()
+	in, err := intel.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := content.NewScanner(in.ContentIndicators(), content.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sc
+}
+
+func randomData(n int) []byte {
+	rng := rand.New(rand.NewPCG(42, 42))
+	data := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := rng.Uint64()
+		for j := range 8 {
+			data[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return data
+}
+
+// BenchmarkScan scans 64 MiB of random bytes with the embedded indicators:
+// matching, SHA-256 and the header checks together, as a detector pays them.
+func BenchmarkScan(b *testing.B) {
+	sc := realScanner(b)
+	data := randomData(64 << 20)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := sc.Scan(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMatcher is the automaton alone on the same input.
+func BenchmarkMatcher(b *testing.B) {
+	sc := realScanner(b)
+	var pats [][]byte
+	for _, ind := range sc.Indicators() {
+		pats = append(pats, ind.Pattern)
+	}
+	m, err := content.NewMatcher(pats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := randomData(64 << 20)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		st := m.NewStream()
+		for off := 0; off < len(data); off += 256 << 10 {
+			st.Write(data[off:min(off+256<<10, len(data))], func(int, int64) {})
+		}
+	}
+	b.ReportMetric(float64(m.States()), "states")
+}
+
+// BenchmarkScanCachedHit is the cost of a repeated scan of an unchanged file.
+func BenchmarkScanCachedHit(b *testing.B) {
+	sc := realScanner(b)
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(randomData(1 << 20))), nil }
+	key := content.CacheKey{Dev: 1, Inode: 2, Size: 1 << 20, Mtime: 3}
+	if _, _, err := sc.ScanCached(key, open); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		sc.ScanCached(key, open)
+	}
+}

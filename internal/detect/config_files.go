@@ -1,0 +1,66 @@
+package detect
+
+import (
+	"path"
+	"strings"
+
+	"github.com/davyproject/davy/internal/host"
+)
+
+// configFile is one miner-config candidate a process can read.
+type configFile struct {
+	Name  string // as the process names it
+	Data  []byte
+	Facts configFacts
+}
+
+// cwdConfigNames are files miners read from their working directory when
+// started without arguments.
+var cwdConfigNames = []string{"config.json", "pools.txt", "epools.txt", "config.ini", "config.txt"}
+
+// maxConfigCandidates bounds the files read for one process.
+const maxConfigCandidates = 16
+
+// processConfigs reads, once per scan, the config files a process names on
+// its command line or has in its working directory.
+func (e *Env) processConfigs(p *host.Process) []configFile {
+	if v, ok := e.configs.Load(p.PID); ok {
+		return v.([]configFile)
+	}
+	var names []string
+	names = append(names, parseCmdline(p.Cmdline).Configs...)
+	for i, a := range p.Cmdline {
+		if i > 0 && len(names) < maxConfigCandidates && looksLikeConfigArg(a) {
+			names = appendLimited(names, a)
+		}
+	}
+	names = append(names, cwdConfigNames...)
+	var out []configFile
+	seen := map[string]bool{}
+	for _, n := range names {
+		if len(seen) >= maxConfigCandidates || seen[n] || n == "" || len(n) > 4096 {
+			continue
+		}
+		seen[n] = true
+		data, err := readHead(procPath(e.ProcFS, p.PID, n), maxConfigBytes)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		out = append(out, configFile{Name: n, Data: data, Facts: parseConfig(data)})
+	}
+	e.configs.Store(p.PID, out)
+	return out
+}
+
+// looksLikeConfigArg picks positional arguments that may be config files,
+// e.g. "xmr-stak pools.txt" or "--config=/etc/x.json".
+func looksLikeConfigArg(a string) bool {
+	if _, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "-") {
+		a = v
+	}
+	switch path.Ext(a) {
+	case ".json", ".txt", ".ini", ".conf", ".cfg":
+		return true
+	}
+	return false
+}
