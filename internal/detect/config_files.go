@@ -14,15 +14,19 @@ type configFile struct {
 	Facts configFacts
 }
 
-// cwdConfigNames are files miners read from their working directory when
-// started without arguments.
-var cwdConfigNames = []string{"config.json", "pools.txt", "epools.txt", "config.ini", "config.txt"}
+// defaultConfigNames are files miners read, when started without
+// arguments, from beside their executable (XMRig's default) or the working
+// directory.
+var defaultConfigNames = []string{"config.json", "pools.txt", "epools.txt", "config.ini", "config.txt"}
 
 // maxConfigCandidates bounds the files read for one process.
 const maxConfigCandidates = 16
 
 // processConfigs reads, once per scan, the config files a process names on
-// its command line or has in its working directory.
+// its command line and the default-named ones beside its executable. The
+// working directory counts only when the executable sits in it: an honest
+// tool run from a directory that happens to hold a miner's config.json must
+// not inherit it.
 func (e *Env) processConfigs(p *host.Process) []configFile {
 	if v, ok := e.configs.Load(p.PID); ok {
 		return v.([]configFile)
@@ -34,7 +38,11 @@ func (e *Env) processConfigs(p *host.Process) []configFile {
 			names = appendLimited(names, a)
 		}
 	}
-	names = append(names, cwdConfigNames...)
+	if dir := exeDir(p); dir != "" {
+		for _, n := range defaultConfigNames {
+			names = append(names, path.Join(dir, n))
+		}
+	}
 	var out []configFile
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -63,4 +71,13 @@ func looksLikeConfigArg(a string) bool {
 		return true
 	}
 	return false
+}
+
+// exeDir is the directory of a process's executable as the process sees it,
+// or "" when the executable has no directory on disk (memfd, deleted).
+func exeDir(p *host.Process) string {
+	if p.Exe == "" || p.ExeMemfd || p.ExeDeleted || !path.IsAbs(p.Exe) {
+		return ""
+	}
+	return path.Dir(p.Exe)
 }

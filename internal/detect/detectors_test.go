@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/davyproject/davy/internal/content"
@@ -34,8 +35,10 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{t: t, proc: env.ProcFS, root: env.RootFS, env: env}
 }
 
-// process creates /proc/PID with the given executable content and cwd files.
-func (f *fixture) process(pid int, exe []byte, cwdFiles map[string]string) *host.Process {
+// process creates /proc/PID running /usr/bin/app with the given content;
+// files land in the directory given by their path ("cwd/x" or "usr/bin/x",
+// relative to /proc/PID).
+func (f *fixture) process(pid int, exe []byte, files map[string]string) *host.Process {
 	f.t.Helper()
 	base := filepath.Join(f.proc, strconv.Itoa(pid))
 	cwd := filepath.Join(base, "cwd")
@@ -47,8 +50,15 @@ func (f *fixture) process(pid int, exe []byte, cwdFiles map[string]string) *host
 	if err := os.WriteFile(filepath.Join(base, "exe"), exe, 0o755); err != nil {
 		f.t.Fatal(err)
 	}
-	for name, data := range cwdFiles {
-		if err := os.WriteFile(filepath.Join(cwd, name), []byte(data), 0o644); err != nil {
+	for name, data := range files {
+		p := filepath.Join(base, name)
+		if !strings.HasPrefix(name, "cwd/") {
+			p = filepath.Join(base, "root", name)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			f.t.Fatal(err)
 		}
 	}
@@ -106,15 +116,25 @@ func TestDetectorsOnFixtures(t *testing.T) {
 			return p
 		}, []string{"DAVY-C001", "DAVY-C002", "DAVY-C003"}, finding.VerdictMiner},
 		{"config only", func() *host.Process {
-			p := f.process(103, honest, map[string]string{"config.json": `{"donate-level":1,"pools":[{"url":"pool.supportxmr.com:443","user":"` + testWallet + `","tls":true}]}`})
+			p := f.process(103, honest, map[string]string{"usr/bin/config.json": `{"donate-level":1,"pools":[{"url":"pool.supportxmr.com:443","user":"` + testWallet + `","tls":true}]}`})
 			p.Cmdline = []string{"app"}
 			return p
 		}, []string{"DAVY-F001", "DAVY-N001"}, finding.VerdictMiner},
 		{"claymore epools", func() *host.Process {
-			p := f.process(104, honest, map[string]string{"epools.txt": "POOL: stratum+tcp://eth.2miners.com:2020, WALLET: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed, PSW: x\n"})
+			p := f.process(104, honest, map[string]string{"usr/bin/epools.txt": "POOL: stratum+tcp://eth.2miners.com:2020, WALLET: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed, PSW: x\n"})
 			p.Cmdline = []string{"app"}
 			return p
 		}, []string{"DAVY-F002", "DAVY-N001"}, finding.VerdictMiner},
+		{"honest tool in a directory holding a miner config", func() *host.Process {
+			p := f.process(108, honest, map[string]string{"cwd/config.json": `{"pools":[{"url":"pool.supportxmr.com:443","user":"` + testWallet + `"}]}`})
+			p.Comm, p.Exe, p.Cmdline = "xz", "/usr/bin/xz", []string{"xz", "-9", "big.tar"}
+			return p
+		}, nil, finding.VerdictClean},
+		{"config named on the command line", func() *host.Process {
+			p := f.process(109, honest, map[string]string{"cwd/x.json": `{"pools":[{"url":"127.0.0.1:3333","user":"` + testWallet + `"}]}`})
+			p.Cmdline = []string{"app", "--config=x.json"}
+			return p
+		}, []string{"DAVY-F001"}, finding.VerdictMiner},
 		{"named xmrig but honest", func() *host.Process {
 			p := f.process(105, honest, nil)
 			p.Comm, p.Exe, p.Cmdline = "xmrig", "/usr/bin/xmrig", []string{"xmrig"}
@@ -126,7 +146,7 @@ func TestDetectorsOnFixtures(t *testing.T) {
 			return p
 		}, []string{"DAVY-P004"}, finding.VerdictSuspicious},
 		{"honest busy compressor", func() *host.Process {
-			p := f.process(107, honest, map[string]string{"config.json": `{"server":{"url":"db:5432"}}`})
+			p := f.process(107, honest, map[string]string{"usr/bin/config.json": `{"server":{"url":"db:5432"}}`})
 			p.Comm, p.Exe, p.Cmdline = "xz", "/usr/bin/xz", []string{"xz", "-9", "-T2", "big.tar"}
 			p.CPU, p.ThreadCPU = 1.95, []float64{0.98, 0.97}
 			return p

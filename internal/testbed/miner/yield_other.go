@@ -1,0 +1,7 @@
+//go:build !linux
+
+package miner
+
+import "runtime"
+
+func yieldCPU() { runtime.Gosched() }
