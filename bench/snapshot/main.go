@@ -4,14 +4,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
-	"syscall"
+	"strconv"
 	"time"
 
 	"github.com/davyproject/davy/internal/host"
@@ -19,15 +23,17 @@ import (
 
 func main() {
 	idle := flag.Int("idle", 1000, "extra idle processes to start")
+	large := flag.Int("large", 20, "extra idle processes from distinct large executables (for the cache comparison)")
+	largeMiB := flag.Int("large-mib", 32, "size of each large executable")
 	rounds := flag.Int("rounds", 7, "timed rounds per contender (the median is reported)")
 	flag.Parse()
-	if err := run(*idle, *rounds); err != nil {
+	if err := run(*idle, *large, *largeMiB, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(idle, rounds int) error {
+func run(idle, large, largeMiB, rounds int) error {
 	dir, err := os.MkdirTemp("", "davy-bench-")
 	if err != nil {
 		return err
@@ -40,12 +46,26 @@ func run(idle, rounds int) error {
 		return fmt.Errorf("building davy (run from the module root): %w", err)
 	}
 
-	stop, err := startIdle(idle)
+	var sleeps []string
+	for i := 0; i < idle; i++ {
+		sleeps = append(sleeps, "sleep")
+	}
+	// A node runs many distinct large binaries (kubelet, containerd, runtimes,
+	// apps); copies of sleep padded to largeMiB stand in for them, each its
+	// own inode so each is read once when the cache is cold.
+	for i := 0; i < large; i++ {
+		p, err := paddedSleep(dir, i, largeMiB)
+		if err != nil {
+			return err
+		}
+		sleeps = append(sleeps, p)
+	}
+	stop, err := startIdle(sleeps)
 	defer stop()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("processes on the machine: %d (%d idle ones started for the benchmark)\n", countProcs(), idle)
+	fmt.Printf("processes on the machine: %d (%d idle ones started for the benchmark, %d of them from distinct %d MiB executables)\n", countProcs(), len(sleeps), large, largeMiB)
 
 	ps := median(rounds, func() error { return exec.Command("ps", "-eo", "pid,comm,args").Run() })
 	take := median(rounds, func() error {
@@ -55,15 +75,23 @@ func run(idle, rounds int) error {
 
 	cache := filepath.Join(dir, "cache")
 	scan := func() (time.Duration, int64, error) {
-		c := exec.Command(davy, "scan", "host", "--window", "0", "-o", "json", "--cache-dir", cache)
+		var logs bytes.Buffer
+		c := exec.Command(davy, "scan", "host", "--window", "0", "-o", "json", "--cache-dir", cache, "--log-level", "info")
+		c.Stderr = &logs
 		start := time.Now()
 		err := c.Run()
 		el := time.Since(start)
 		if err != nil {
-			return 0, 0, fmt.Errorf("davy scan host: %w", err)
+			return 0, 0, fmt.Errorf("davy scan host: %w: %s", err, logs.String())
 		}
-		ru := c.ProcessState.SysUsage().(*syscall.Rusage)
-		return el, ru.Maxrss, nil
+		// davy reports its own VmHWM: a child's ru_maxrss would include this
+		// benchmark's memory from before the exec.
+		m := regexp.MustCompile(`peak_rss_kib=(\d+)`).FindStringSubmatch(logs.String())
+		if m == nil {
+			return 0, 0, fmt.Errorf("no peak_rss_kib in davy's log: %s", logs.String())
+		}
+		rss, _ := strconv.ParseInt(m[1], 10, 64)
+		return el, rss, nil
 	}
 	cold, coldRSS, err := scan()
 	if err != nil {
@@ -83,9 +111,33 @@ func run(idle, rounds int) error {
 	return nil
 }
 
-// startIdle starts n sleeping processes and returns a function that ends
-// exactly those processes.
-func startIdle(n int) (func(), error) {
+// paddedSleep copies sleep(1) and appends pseudo-random bytes: the ELF loader
+// ignores them, the content scanner reads them.
+func paddedSleep(dir string, i, mib int) (string, error) {
+	src, err := exec.LookPath("sleep")
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, fmt.Sprintf("idle-%02d", i))
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return "", err
+	}
+	_, err = io.CopyN(f, rand.NewChaCha8([32]byte{byte(i), byte(i >> 8)}), int64(mib)<<20)
+	return p, err
+}
+
+// startIdle starts one sleeping process per executable and returns a
+// function that ends exactly those processes.
+func startIdle(exes []string) (func(), error) {
 	var cmds []*exec.Cmd
 	stop := func() {
 		for _, c := range cmds {
@@ -93,8 +145,8 @@ func startIdle(n int) (func(), error) {
 			_, _ = c.Process.Wait()
 		}
 	}
-	for i := 0; i < n; i++ {
-		c := exec.Command("sleep", "3600")
+	for i, exe := range exes {
+		c := exec.Command(exe, "3600")
 		if err := c.Start(); err != nil {
 			return stop, fmt.Errorf("starting idle process %d: %w", i, err)
 		}

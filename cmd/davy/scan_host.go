@@ -99,13 +99,16 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 			sel.Disable = append(sel.Disable, name)
 		}
 	}
+	log := g.logger()
+	start := time.Now()
 	rep, _, err := scan.Host(cmd.Context(), scan.HostOptions{
 		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs, Window: f.window,
-		IntelDir: f.intel, CacheDir: f.cacheDir, Selection: sel, Thresholds: detect.DefaultThresholds, Log: g.logger(),
+		IntelDir: f.intel, CacheDir: f.cacheDir, Selection: sel, Thresholds: detect.DefaultThresholds, Log: log,
 	})
 	if err != nil {
 		return err
 	}
+	log.Info("scan finished", "workloads", len(rep.Workloads), "duration", time.Since(start).Round(time.Millisecond), "peak_rss_kib", peakRSSKiB())
 	if err := w.WriteHost(g.stdout, rep); err != nil {
 		return err
 	}

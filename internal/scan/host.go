@@ -38,10 +38,17 @@ func Host(ctx context.Context, opts HostOptions) (*report.HostReport, []detect.A
 	if err != nil {
 		return nil, nil, err
 	}
-	env, err := detect.NewEnv(detect.EnvOptions{ProcFS: opts.ProcFS, RootFS: opts.RootFS, IntelDir: opts.IntelDir, Log: opts.Log})
+	env, err := detect.NewEnv(detect.EnvOptions{ProcFS: opts.ProcFS, RootFS: opts.RootFS, IntelDir: opts.IntelDir, CacheDir: opts.CacheDir, Log: opts.Log})
 	if err != nil {
 		return nil, nil, err
 	}
+	defer func() {
+		// A cache that cannot be saved costs the next scan time, not this
+		// scan its result.
+		if err := env.Close(); err != nil {
+			opts.Log.Warn("saving the executable cache", "err", err)
+		}
+	}()
 	snap, err := host.Take(ctx, host.Options{ProcFS: opts.ProcFS, SysFS: opts.SysFS, Window: opts.Window, ExcludePIDs: []int{os.Getpid()}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("taking host snapshot: %w", err)
