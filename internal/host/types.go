@@ -12,7 +12,8 @@ import (
 type Process struct {
 	PID  int
 	PPID int
-	// Comm is the kernel's short name (/proc/PID/comm), which a process can set.
+	// Comm is the kernel's short name (/proc/PID/comm, read from /proc/PID/stat
+	// with every byte kept), which a process can set.
 	Comm string
 	// Exe is the target of /proc/PID/exe with any " (deleted)" suffix removed.
 	Exe        string
@@ -26,16 +27,19 @@ type Process struct {
 	// limits (1 MiB of /proc/PID/cmdline, 16384 arguments).
 	CmdlineTruncated bool
 	Cwd              string
-	UID              int
-	Start            time.Time
-	Threads          int
+	// UID owns /proc/PID (the effective UID); -1 if it could not be read.
+	UID     int
+	Start   time.Time
+	Threads int
 	// NetNS is the inode of the process's network namespace (0 if unknown).
 	NetNS uint64
 	// ContainerID is empty for processes outside a container.
 	ContainerID string
 	// CgroupPath is the process's cgroup (v2 unified path, or v1 cpu controller path).
 	CgroupPath string
-	// CPU is the process's CPU use in cores averaged over the window.
+	// CPU is the process's CPU use in cores averaged over the window (from
+	// its start if it began during the window). Without a window it is the
+	// average since the process started.
 	CPU float64
 	// ThreadCPU is the CPU use in cores of each thread over the window, in the
 	// order of ThreadIDs. Both are nil when the snapshot had no window.
@@ -106,7 +110,9 @@ func (c *Container) CPURatio() float64 {
 	return c.CPU / c.CPULimit
 }
 
-// Socket is one TCP or UDP socket.
+// Socket is one TCP or UDP socket. Local and Remote are as the kernel
+// reports them: tcp6 and udp6 sockets may hold IPv4-mapped addresses
+// (Addr().Unmap() gives the IPv4 form).
 type Socket struct {
 	Proto  string // "tcp", "tcp6", "udp", "udp6"
 	Local  netip.AddrPort
