@@ -96,8 +96,9 @@ func parseCmdline(args []string) cmdlineFacts {
 	return f
 }
 
-// isEndpoint reports whether s is "host:port" or a URL with a port.
-func isEndpoint(s string) bool {
+// hostPort strips "scheme://user@" and any path from an endpoint, leaving
+// "host:port" or "host".
+func hostPort(s string) string {
 	if _, rest, ok := strings.Cut(s, "://"); ok {
 		s = rest
 	}
@@ -107,7 +108,12 @@ func isEndpoint(s string) bool {
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
 		s = s[i+1:]
 	}
-	h, port, err := net.SplitHostPort(s)
+	return s
+}
+
+// isEndpoint reports whether s is "host:port" or a URL with a port.
+func isEndpoint(s string) bool {
+	h, port, err := net.SplitHostPort(hostPort(s))
 	if err != nil || h == "" {
 		return false
 	}
@@ -117,15 +123,7 @@ func isEndpoint(s string) bool {
 
 // hostOf extracts the host from "scheme://user@host:port/path" or "host:port".
 func hostOf(s string) string {
-	if _, rest, ok := strings.Cut(s, "://"); ok {
-		s = rest
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
-	}
+	s = hostPort(s)
 	if h, _, err := net.SplitHostPort(s); err == nil {
 		s = h
 	}

@@ -72,4 +72,3 @@ func (d exeContent) judge(env *Env, pid int, exe string, res content.Result) []f
 	}
 	return out
 }
-

@@ -103,8 +103,14 @@ func TestTakeRealProcesses(t *testing.T) {
 		if got > 0.5 {
 			break
 		}
-		if kernel > 0.6 || attempt == 3 {
+		if kernel > 0.6 {
 			t.Errorf("burner CPU %.2f cores, want > 0.5 (kernel count %.2f, attempt %d)", got, kernel, attempt)
+			break
+		}
+		if attempt == 3 {
+			// Other tests saturate both cores; agreement with the kernel's
+			// count (checked above) is what this test can still assert.
+			t.Logf("machine too busy for the absolute check (kernel count %.2f)", kernel)
 			break
 		}
 		t.Logf("attempt %d: the machine gave the burner only %.2f cores; again", attempt, kernel)
@@ -227,8 +233,14 @@ func TestTakeRealThreads(t *testing.T) {
 		if got > 0.5 {
 			break
 		}
-		if kernel > 0.6 || attempt == 3 {
+		if kernel > 0.6 {
 			t.Errorf("spinning thread at %.2f cores, want > 0.5 (kernel count %.2f, attempt %d)", got, kernel, attempt)
+			break
+		}
+		if attempt == 3 {
+			// Other tests saturate both cores; agreement with the kernel's
+			// count (checked above) is what this test can still assert.
+			t.Logf("machine too busy for the absolute check (kernel count %.2f)", kernel)
 			break
 		}
 		t.Logf("attempt %d: the machine gave the spinner only %.2f cores; again", attempt, kernel)
