@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/davyproject/davy/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,20 +24,11 @@ func TestTakeRealContainer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a container")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	runc, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip("no runc")
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Skip("no busybox")
-	}
-	if out, _ := exec.Command("file", "-L", busybox).Output(); !strings.Contains(string(out), "statically linked") {
-		t.Skip("busybox is not static")
-	}
+	testenv.NeedRoot(t)
+	runc := testenv.NeedCommand(t, "runc")
+	busybox := testenv.NeedCommand(t, "busybox")
+	fileOut, _ := exec.Command("file", "-L", busybox).Output()
+	testenv.Need(t, strings.Contains(string(fileOut), "statically linked"), "static busybox (Debian busybox-static)")
 
 	dir := t.TempDir()
 	rootfs := filepath.Join(dir, "rootfs")
@@ -109,7 +101,7 @@ func TestTakeRealContainer(t *testing.T) {
 	run.Stderr = errFile
 	if err := run.Run(); err != nil {
 		msg, _ := os.ReadFile(errFile.Name())
-		t.Skipf("runc run failed here: %v: %s", err, msg)
+		t.Fatalf("runc run: %v: %s", err, msg)
 	}
 	t.Cleanup(func() {
 		// runc kills and removes only this container's processes and cgroups.
