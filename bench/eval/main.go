@@ -130,13 +130,20 @@ func (l *lab) startCases(dir string, bins testbed.Binaries, plain, tlsPool *pool
 	wallet := testbed.MoneroWallet
 	light := []string{"-t", "1", "--dataset-mib", "8", "-R", "1"}
 	args := func(extra ...string) []string { return append(append([]string{}, extra...), light...) }
+	// The config-only miner lives in its own directory with its config
+	// beside it, as XMRig expects; nothing else shares that directory.
+	cfgDir := filepath.Join(dir, "opt-app")
+	if err := os.Mkdir(cfgDir, 0o755); err != nil {
+		return err
+	}
 	cfg := `{"donate-level":1,"pools":[{"url":"` + plain.Addr() + `","user":"` + wallet + `","pass":"x"}]}`
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
 	renamed := filepath.Join(dir, "kworker")
+	quiet := filepath.Join(cfgDir, "app-server")
 	tmpCopy := filepath.Join(os.TempDir(), "davy-eval-systemd-helper")
-	for _, dst := range []string{renamed, tmpCopy} {
+	for _, dst := range []string{renamed, quiet, tmpCopy} {
 		if err := copyFile(bins.Miner, dst); err != nil {
 			return err
 		}
@@ -159,7 +166,7 @@ func (l *lab) startCases(dir string, bins testbed.Binaries, plain, tlsPool *pool
 		{"miner, TLS", true, append([]string{bins.Miner}, args("-o", strings.Replace(tlsPool.URL(), "stratum+tcp", "stratum+ssl", 1), "-u", wallet, "--tls")...)},
 		{"miner, renamed kworker", true, append([]string{renamed}, args("-o", plain.URL(), "-u", wallet)...)},
 		{"miner, in /tmp", true, append([]string{tmpCopy}, args("-o", plain.URL(), "-u", wallet)...)},
-		{"miner, config file only", true, append([]string{renamed}, args("-c", "config.json")...)},
+		{"miner, config file only", true, append([]string{quiet}, args("-c", filepath.Join(cfgDir, "config.json"))...)},
 		{"miner, memfd", true, append([]string{bins.Miner}, args("-o", plain.URL(), "-u", wallet, "--memfd")...)},
 		{"miner, throttled 30%", true, append([]string{bins.Miner}, args("-o", plain.URL(), "-u", wallet, "--duty", "0.3")...)},
 		{"miner, pool down", true, append([]string{bins.Miner}, args("-o", "stratum+tcp://127.0.0.1:1", "-u", wallet)...)},

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"os"
 	"path"
+	"syscall"
 	"strings"
 
 	"github.com/davyproject/davy/internal/host"
@@ -45,12 +47,23 @@ func (e *Env) processConfigs(p *host.Process) []configFile {
 	}
 	var out []configFile
 	seen := map[string]bool{}
+	files := map[[2]uint64]bool{} // (device, inode) read: "-c config.json" and the default may be one file
 	for _, n := range names {
 		if len(seen) >= maxConfigCandidates || seen[n] || n == "" || len(n) > 4096 {
 			continue
 		}
 		seen[n] = true
-		data, err := readHead(procPath(e.ProcFS, p.PID, n), maxConfigBytes)
+		pp := procPath(e.ProcFS, p.PID, n)
+		if st, err := os.Stat(pp); err != nil {
+			continue
+		} else if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			id := [2]uint64{uint64(sys.Dev), sys.Ino}
+			if files[id] {
+				continue
+			}
+			files[id] = true
+		}
+		data, err := readHead(pp, maxConfigBytes)
 		if err != nil || len(data) == 0 {
 			continue
 		}
