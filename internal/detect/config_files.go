@@ -3,8 +3,8 @@ package detect
 import (
 	"os"
 	"path"
-	"syscall"
 	"strings"
+	"syscall"
 
 	"github.com/davyproject/davy/internal/host"
 )

@@ -2,9 +2,11 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/davyproject/davy/internal/content"
 	"github.com/davyproject/davy/internal/finding"
@@ -62,13 +64,43 @@ func (d exeContent) judge(env *Env, pid int, exe string, res content.Result) []f
 	switch res.Classify() {
 	case content.Miner:
 		out = append(out, finding.New("DAVY-I001", d.Name(), pid,
-			"executable "+quote(exe)+" matches miner content: "+res.Summary(), vals))
+			"executable "+quote(exe)+" matches miner content: "+brief(res), vals))
 	case content.Partial:
 		out = append(out, finding.New("DAVY-I003", d.Name(), pid,
-			"executable "+quote(exe)+" has some miner indicators: "+res.Summary(), vals))
+			"executable "+quote(exe)+" has some miner indicators: "+brief(res), vals))
 	}
 	if res.UPX {
 		out = append(out, finding.New("DAVY-I004", d.Name(), pid, "executable "+quote(exe)+" is UPX-packed", vals))
 	}
 	return out
+}
+
+// briefNames is how many indicator names per category a message shows; the
+// evidence's "indicators" value has them all.
+const briefNames = 2
+
+// brief summarises the hits per category for a one-line message, strong
+// indicators first.
+func brief(res content.Result) string {
+	var parts []string
+	by := map[string][]string{}
+	for _, weak := range []bool{false, true} {
+		for _, h := range res.Hits {
+			if h.Weak == weak {
+				by[h.Category] = append(by[h.Category], h.Name)
+			}
+		}
+	}
+	for _, c := range content.Categories {
+		names := by[c]
+		if len(names) == 0 {
+			continue
+		}
+		s := c + ": " + strings.Join(names[:min(len(names), briefNames)], ", ")
+		if len(names) > briefNames {
+			s += fmt.Sprintf(" (+%d)", len(names)-briefNames)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
