@@ -6,6 +6,7 @@ import (
 
 	"github.com/davyproject/davy/internal/finding"
 	"github.com/davyproject/davy/internal/intel/wallet"
+	"github.com/davyproject/davy/internal/minertext"
 )
 
 // cmdline reads what a process was told to do: pool URLs, wallets, miner
@@ -20,7 +21,7 @@ func (cmdline) Group() finding.Group { return finding.GroupCmdline }
 func (d cmdline) Detect(_ context.Context, _ *Env, w *Workload) []finding.Evidence {
 	var out []finding.Evidence
 	for _, p := range w.Processes {
-		f := parseCmdline(p.Cmdline)
+		f := minertext.ParseCmdline(p.Cmdline)
 		if len(f.StratumURLs) > 0 {
 			out = append(out, finding.New("DAVY-C001", d.Name(), p.PID,
 				"stratum URL on the command line: "+quote(f.StratumURLs[0]),

@@ -7,13 +7,14 @@ import (
 	"syscall"
 
 	"github.com/davyproject/davy/internal/host"
+	"github.com/davyproject/davy/internal/minertext"
 )
 
 // configFile is one miner-config candidate a process can read.
 type configFile struct {
 	Name  string // as the process names it
 	Data  []byte
-	Facts configFacts
+	Facts minertext.ConfigFacts
 }
 
 // defaultConfigNames are files miners read, when started without
@@ -34,10 +35,10 @@ func (e *Env) processConfigs(p *host.Process) []configFile {
 		return v.([]configFile)
 	}
 	var names []string
-	names = append(names, parseCmdline(p.Cmdline).Configs...)
+	names = append(names, minertext.ParseCmdline(p.Cmdline).Configs...)
 	for i, a := range p.Cmdline {
 		if i > 0 && len(names) < maxConfigCandidates && looksLikeConfigArg(a) {
-			names = appendLimited(names, a)
+			names = minertext.AppendLimited(names, a)
 		}
 	}
 	if dir := exeDir(p); dir != "" {
@@ -63,11 +64,11 @@ func (e *Env) processConfigs(p *host.Process) []configFile {
 			}
 			files[id] = true
 		}
-		data, err := readHead(pp, maxConfigBytes)
+		data, err := readHead(pp, minertext.MaxConfigBytes)
 		if err != nil || len(data) == 0 {
 			continue
 		}
-		out = append(out, configFile{Name: n, Data: data, Facts: parseConfig(data)})
+		out = append(out, configFile{Name: n, Data: data, Facts: minertext.ParseConfig(data)})
 	}
 	e.configs.Store(p.PID, out)
 	return out

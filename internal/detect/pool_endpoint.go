@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/davyproject/davy/internal/finding"
+	"github.com/davyproject/davy/internal/minertext"
 )
 
 // poolEndpoint matches where a process is told to connect (command line,
@@ -21,7 +22,7 @@ func (poolEndpoint) Group() finding.Group { return finding.GroupNetwork }
 func (d poolEndpoint) Detect(_ context.Context, env *Env, w *Workload) []finding.Evidence {
 	var out []finding.Evidence
 	for _, p := range w.Processes {
-		hosts := parseCmdline(p.Cmdline).Hosts
+		hosts := minertext.ParseCmdline(p.Cmdline).Hosts
 		for _, cf := range env.processConfigs(p) {
 			hosts = append(hosts, cf.Facts.Hosts...)
 		}

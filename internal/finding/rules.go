@@ -12,6 +12,7 @@ func init() {
 	rule(Rule{ID: "DAVY-I002", Group: GroupIdentity, Weight: 100, Summary: "executable hash matches a known miner release"})
 	rule(Rule{ID: "DAVY-I003", Group: GroupIdentity, Weight: 40, Summary: "executable contains some miner indicators, not enough for a content match"})
 	rule(Rule{ID: "DAVY-I004", Group: GroupIdentity, Weight: 15, Weak: true, Summary: "executable is UPX-packed"})
+	rule(Rule{ID: "DAVY-I005", Group: GroupIdentity, Weight: 15, Weak: true, Summary: "executable is packed or encrypted (high entropy)"})
 
 	// Command line.
 	rule(Rule{ID: "DAVY-C001", Group: GroupCmdline, Weight: 80, Summary: "stratum URL on the command line"})
@@ -22,6 +23,17 @@ func init() {
 	// Config files.
 	rule(Rule{ID: "DAVY-F001", Group: GroupConfig, Weight: 80, Summary: "XMRig-style JSON miner config with pools"})
 	rule(Rule{ID: "DAVY-F002", Group: GroupConfig, Weight: 70, Summary: "pool list or INI miner config with pool and wallet keys"})
+
+	// Scripts (dropper traits), found in images and filesystems.
+	rule(Rule{ID: "DAVY-S001", Group: GroupConfig, Weight: 60, Summary: "script downloads a file from a raw IP address and runs it"})
+	rule(Rule{ID: "DAVY-S002", Group: GroupConfig, Weight: 20, Weak: true, Summary: "script pipes a download into a shell"})
+	rule(Rule{ID: "DAVY-S003", Group: GroupConfig, Weight: 45, Summary: "cron entry that downloads and runs code"})
+	rule(Rule{ID: "DAVY-S004", Group: GroupConfig, Weight: 60, Summary: "script kills rival miners"})
+	rule(Rule{ID: "DAVY-S005", Group: GroupConfig, Weight: 45, Summary: "script tunes huge pages or MSRs for mining"})
+	rule(Rule{ID: "DAVY-S006", Group: GroupConfig, Weight: 50, Summary: "script writes /etc/ld.so.preload"})
+	rule(Rule{ID: "DAVY-S007", Group: GroupConfig, Weight: 20, Weak: true, Summary: "script changes immutable attributes with chattr"})
+	rule(Rule{ID: "DAVY-S008", Group: GroupConfig, Weight: 45, Summary: "script decodes base64 into a shell"})
+	rule(Rule{ID: "DAVY-S009", Group: GroupConfig, Weight: 25, Weak: true, Summary: "script turns off security controls (SELinux, AppArmor, firewall, watchdog)"})
 
 	// Logs.
 	rule(Rule{ID: "DAVY-L001", Group: GroupLogs, Weight: 85, Summary: "container log shows miner output"})

@@ -14,7 +14,9 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func sample() *HostReport {
-	ev := func(id, msg string, pid int) finding.Evidence { return finding.New(id, "test", pid, msg, map[string]string{"k": "v"}) }
+	ev := func(id, msg string, pid int) finding.Evidence {
+		return finding.New(id, "test", pid, msg, map[string]string{"k": "v"})
+	}
 	ws := []Workload{
 		{Kind: "container", ID: "3f2a9c1e07b4aa", Name: "3f2a9c1e07b4", Runtime: "podman", PIDs: []int{42}, Verdict: finding.VerdictMiner, Score: 99,
 			CPU: CPU{Cores: 0.49, Limit: 0.5, Ratio: 0.98},

@@ -23,9 +23,9 @@ import (
 
 // expectation is one real workload and the verdict the scan must give it.
 type expectation struct {
-	name     string
-	pid      int    // for bare processes
-	cid      string // for containers
+	name string
+	pid  int    // for bare processes
+	cid  string // for containers
 	// verdict is exact for miners and the worst allowed for honest work.
 	verdict  finding.Verdict
 	evidence []string // IDs that must be present

@@ -1,4 +1,4 @@
-package detect
+package minertext
 
 import "testing"
 
@@ -22,7 +22,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := parseConfig([]byte(c.text))
+			f := ParseConfig([]byte(c.text))
 			if f.JSONPools != c.jsonPools || len(f.Pools) != c.pools || f.WalletKey != c.wallet {
 				t.Fatalf("got %+v", f)
 			}
@@ -38,8 +38,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("POOL: a:1, WALLET: b\n"))
 	f.Add([]byte(`"pool_list" : [ {"pool_address" : "x:1"} ],`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := parseConfig(b)
-		if len(c.Pools) > maxFacts || len(c.Hosts) > maxFacts {
+		c := ParseConfig(b)
+		if len(c.Pools) > MaxFacts || len(c.Hosts) > MaxFacts {
 			t.Fatal("fact limit exceeded")
 		}
 	})

@@ -1,4 +1,4 @@
-package detect
+package minertext
 
 import (
 	"strings"
@@ -25,7 +25,7 @@ func TestParseCmdline(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := parseCmdline(strings.Fields(c.args))
+			f := ParseCmdline(strings.Fields(c.args))
 			if len(f.StratumURLs) != c.urls || len(f.Flags) != c.flags || f.PoolUser != c.poolUser || len(f.Configs) != c.configs {
 				t.Fatalf("got %+v", f)
 			}
@@ -42,7 +42,7 @@ func TestParseCmdlineHuge(t *testing.T) {
 		args[i] = "--donate-level"
 	}
 	args = append(args, strings.Repeat("stratum+tcp://a", 100000))
-	f := parseCmdline(args)
+	f := ParseCmdline(args)
 	if len(f.Flags) != 1 || len(f.Text) > maxArgs*(maxArgLen+1) {
 		t.Fatalf("limits not applied: %d flags, %d bytes", len(f.Flags), len(f.Text))
 	}
@@ -53,13 +53,13 @@ func FuzzParseCmdline(f *testing.F) {
 	f.Add("a\x00--url=stratum2+ssl://u@h:1/p\x00-c")
 	f.Add("\xff\xfe\x00-o\x00[::1]:80")
 	f.Fuzz(func(t *testing.T, s string) {
-		fa := parseCmdline(strings.Split(s, "\x00"))
+		fa := ParseCmdline(strings.Split(s, "\x00"))
 		for _, h := range fa.Hosts {
 			if h == "" || len(h) > 253 {
 				t.Fatalf("bad host %q", h)
 			}
 		}
-		if len(fa.Hosts) > maxFacts || len(fa.StratumURLs) > maxFacts {
+		if len(fa.Hosts) > MaxFacts || len(fa.StratumURLs) > MaxFacts {
 			t.Fatal("fact limit exceeded")
 		}
 		_ = utf8.ValidString(fa.Text)

@@ -1,4 +1,4 @@
-package detect
+package minertext
 
 import (
 	"bufio"
@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// maxConfigBytes bounds how much of a config file is read and parsed.
-const maxConfigBytes = 1 << 20
+// MaxConfigBytes bounds how much of a config file is read and parsed.
+const MaxConfigBytes = 1 << 20
 
-// configFacts is what a (possible) miner config file says, before judgement.
-type configFacts struct {
+// ConfigFacts is what a (possible) miner config file says, before judgement.
+type ConfigFacts struct {
 	// Pools are pool endpoints from structured pool lists (XMRig "pools",
 	// xmr-stak "pool_list", Claymore "POOL:" lines, INI pool keys).
 	Pools []string
@@ -40,17 +40,17 @@ var (
 
 var trailingComma = regexp.MustCompile(`,(\s*[\]}])`)
 
-// parseConfig reads config text in any of the formats miners use. It never
+// ParseConfig reads config text in any of the formats miners use. It never
 // fails: unparseable JSON falls back to the line scanner.
-func parseConfig(data []byte) configFacts {
-	if len(data) > maxConfigBytes {
-		data = data[:maxConfigBytes]
+func ParseConfig(data []byte) ConfigFacts {
+	if len(data) > MaxConfigBytes {
+		data = data[:MaxConfigBytes]
 	}
-	var f configFacts
-	for _, u := range stratumRe.FindAll(data, maxFacts) {
-		f.StratumURLs = appendLimited(f.StratumURLs, string(u))
-		if h := hostOf(string(u)); h != "" {
-			f.Hosts = appendLimited(f.Hosts, h)
+	var f ConfigFacts
+	for _, u := range StratumRe.FindAll(data, MaxFacts) {
+		f.StratumURLs = AppendLimited(f.StratumURLs, string(u))
+		if h := HostOf(string(u)); h != "" {
+			f.Hosts = AppendLimited(f.Hosts, h)
 		}
 	}
 	trimmed := bytes.TrimSpace(data)
@@ -75,16 +75,16 @@ func parseConfig(data []byte) configFacts {
 	return f
 }
 
-func (f *configFacts) fromJSON(doc map[string]any) {
+func (f *ConfigFacts) fromJSON(doc map[string]any) {
 	for _, k := range minerJSONKeys {
 		if _, ok := doc[k]; ok {
-			f.MinerKeys = appendLimited(f.MinerKeys, k)
+			f.MinerKeys = AppendLimited(f.MinerKeys, k)
 		}
 	}
 	for _, listKey := range []string{"pools", "pool_list"} {
 		list, _ := doc[listKey].([]any)
 		for i, item := range list {
-			if i >= maxFacts {
+			if i >= MaxFacts {
 				break
 			}
 			m, _ := item.(map[string]any)
@@ -105,7 +105,7 @@ func (f *configFacts) fromJSON(doc map[string]any) {
 
 // fromLines handles "KEY: value, KEY: value" (Claymore) and "key = value"
 // (INI) lines.
-func (f *configFacts) fromLines(data []byte) {
+func (f *ConfigFacts) fromLines(data []byte) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	for sc.Scan() {
@@ -135,12 +135,12 @@ func (f *configFacts) fromLines(data []byte) {
 	}
 }
 
-func (f *configFacts) addPool(u string) {
-	if !isEndpoint(u) && !stratumRe.MatchString(u) {
+func (f *ConfigFacts) addPool(u string) {
+	if !IsEndpoint(u) && !StratumRe.MatchString(u) {
 		return
 	}
-	f.Pools = appendLimited(f.Pools, u)
-	if h := hostOf(u); h != "" {
-		f.Hosts = appendLimited(f.Hosts, h)
+	f.Pools = AppendLimited(f.Pools, u)
+	if h := HostOf(u); h != "" {
+		f.Hosts = AppendLimited(f.Hosts, h)
 	}
 }

@@ -1,4 +1,4 @@
-package detect
+package minertext
 
 import (
 	"net"
@@ -12,11 +12,11 @@ import (
 const (
 	maxArgs   = 4096
 	maxArgLen = 8192
-	maxFacts  = 64
+	MaxFacts  = 64
 )
 
-// cmdlineFacts is what a command line says about mining, before judgement.
-type cmdlineFacts struct {
+// CmdlineFacts is what a command line says about mining, before judgement.
+type CmdlineFacts struct {
 	StratumURLs []string
 	// Hosts are host names from pool URLs and -o/--url style flags.
 	Hosts []string
@@ -31,10 +31,10 @@ type cmdlineFacts struct {
 	Text string
 }
 
-var stratumRe = regexp.MustCompile(`(?i)\bstratum[0-9]?(?:\+(?:tcp|ssl|tls|udp|ws|wss))*://[^\s"',;]+`)
+var StratumRe = regexp.MustCompile(`(?i)\bstratum[0-9]?(?:\+(?:tcp|ssl|tls|udp|ws|wss))*://[^\s"',;]+`)
 
-func parseCmdline(args []string) cmdlineFacts {
-	var f cmdlineFacts
+func ParseCmdline(args []string) CmdlineFacts {
+	var f CmdlineFacts
 	if len(args) > maxArgs {
 		args = args[:maxArgs]
 	}
@@ -57,10 +57,10 @@ func parseCmdline(args []string) cmdlineFacts {
 			}
 			return ""
 		}
-		for _, u := range stratumRe.FindAllString(a, 4) {
-			f.StratumURLs = appendLimited(f.StratumURLs, u)
-			if h := hostOf(u); h != "" {
-				f.Hosts = appendLimited(f.Hosts, h)
+		for _, u := range StratumRe.FindAllString(a, 4) {
+			f.StratumURLs = AppendLimited(f.StratumURLs, u)
+			if h := HostOf(u); h != "" {
+				f.Hosts = AppendLimited(f.Hosts, h)
 			}
 			hasPool = true
 		}
@@ -68,26 +68,26 @@ func parseCmdline(args []string) cmdlineFacts {
 		case "-o", "--url", "--pool", "-P":
 			// "-o" is also curl's and many tools' output file: only an
 			// endpoint with a port counts as a pool.
-			if v := next(); isEndpoint(v) {
+			if v := next(); IsEndpoint(v) {
 				hasPool = true
-				if h := hostOf(v); h != "" {
-					f.Hosts = appendLimited(f.Hosts, h)
+				if h := HostOf(v); h != "" {
+					f.Hosts = AppendLimited(f.Hosts, h)
 				}
 			}
 		case "-u", "--user", "--wallet", "-w", "--userpass", "-O":
 			hasUser = next() != ""
 		case "-c", "--config":
 			if v := next(); v != "" {
-				f.Configs = appendLimited(f.Configs, v)
+				f.Configs = AppendLimited(f.Configs, v)
 			}
 		case "-a", "--algo", "--algorithm":
 			if v := next(); algoRe.MatchString(v) {
-				f.Flags = appendLimited(f.Flags, name+"="+v)
+				f.Flags = AppendLimited(f.Flags, name+"="+v)
 			}
 		}
 		for _, mf := range minerFlags {
 			if name == mf {
-				f.Flags = appendLimited(f.Flags, mf)
+				f.Flags = AppendLimited(f.Flags, mf)
 			}
 		}
 	}
@@ -111,8 +111,8 @@ func hostPort(s string) string {
 	return s
 }
 
-// isEndpoint reports whether s is "host:port" or a URL with a port.
-func isEndpoint(s string) bool {
+// IsEndpoint reports whether s is "host:port" or a URL with a port.
+func IsEndpoint(s string) bool {
 	h, port, err := net.SplitHostPort(hostPort(s))
 	if err != nil || h == "" {
 		return false
@@ -121,8 +121,8 @@ func isEndpoint(s string) bool {
 	return err == nil && n > 0 && n < 65536
 }
 
-// hostOf extracts the host from "scheme://user@host:port/path" or "host:port".
-func hostOf(s string) string {
+// HostOf extracts the host from "scheme://user@host:port/path" or "host:port".
+func HostOf(s string) string {
 	s = hostPort(s)
 	if h, _, err := net.SplitHostPort(s); err == nil {
 		s = h
@@ -134,8 +134,8 @@ func hostOf(s string) string {
 	return s
 }
 
-func appendLimited(list []string, s string) []string {
-	if len(list) >= maxFacts {
+func AppendLimited(list []string, s string) []string {
+	if len(list) >= MaxFacts {
 		return list
 	}
 	for _, x := range list {

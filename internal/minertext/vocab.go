@@ -1,4 +1,4 @@
-package detect
+package minertext
 
 import (
 	"encoding/hex"
