@@ -77,7 +77,7 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 	if f.window < 0 {
 		return fmt.Errorf("--window must not be negative")
 	}
-	w, err := report.New(f.output, report.Options{All: f.all, Reasons: f.reasons})
+	w, err := report.NewHost(f.output, report.Options{All: f.all, Reasons: f.reasons})
 	if err != nil {
 		return err
 	}

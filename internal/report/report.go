@@ -99,8 +99,8 @@ func round2(f float64) float64 {
 	return float64(int64(f*100+0.5)) / 100
 }
 
-// Writer renders a host report in one format.
-type Writer interface {
+// HostWriter renders a host report in one format.
+type HostWriter interface {
 	WriteHost(w io.Writer, r *HostReport) error
 }
 
@@ -110,10 +110,12 @@ type Options struct {
 	All bool
 	// Reasons is how many evidence lines the table shows per workload.
 	Reasons int
+	// Version is davy's version, for SARIF's tool.driver.version.
+	Version string
 }
 
-// New returns the writer for a format name.
-func New(format string, opts Options) (Writer, error) {
+// NewHost returns the host report writer for a format name.
+func NewHost(format string, opts Options) (HostWriter, error) {
 	switch format {
 	case "table", "":
 		return tableWriter{opts}, nil
@@ -121,4 +123,17 @@ func New(format string, opts Options) (Writer, error) {
 		return jsonWriter{}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q (known: table, json)", format)
+}
+
+// NewImage returns the image report writer for a format name.
+func NewImage(format string, opts Options) (ImageWriter, error) {
+	switch format {
+	case "table", "":
+		return tableWriter{opts}, nil
+	case "json":
+		return jsonWriter{}, nil
+	case "sarif":
+		return sarifWriter{version: opts.Version}, nil
+	}
+	return nil, fmt.Errorf("unknown output format %q (known: table, json, sarif)", format)
 }

@@ -48,7 +48,7 @@ func TestWritersGolden(t *testing.T) {
 		{"json", Options{}, "host.json"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			w, err := New(c.format, c.opts)
+			w, err := NewHost(c.format, c.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestWritersGolden(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New("xml", Options{}); err == nil {
+	if _, err := NewHost("xml", Options{}); err == nil {
 		t.Fatal("unknown format accepted")
 	}
 }
