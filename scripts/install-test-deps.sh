@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite runs for real: podman with runc for container
-# tests, busybox-static for a shell inside test containers, and the honest
-# heavy tools the benign workloads use. Idempotent; needs root and apt.
+# tests, busybox-static for a shell inside test containers, Debian's
+# docker-registry for the image tests (the tests start it on loopback
+# themselves), and the honest heavy tools the benign workloads use.
+# Idempotent; needs root and apt.
 set -euo pipefail
 
 need=()
@@ -11,6 +13,7 @@ command -v runc >/dev/null || need+=(runc)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v gzip >/dev/null || need+=(gzip)
 command -v file >/dev/null || need+=(file)
+command -v docker-registry >/dev/null || need+=(docker-registry)
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
