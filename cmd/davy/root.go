@@ -47,7 +47,9 @@ them apart from honest CPU-heavy work, with the evidence behind each verdict.
 Exit codes:
   0  the command ran and nothing reached --fail-on (or --exit-code was not set)
   1  the command failed (bad flags, unreadable input); the message says why
-  N  the value of --exit-code, when a workload reached --fail-on`,
+  4  scan image/fs: a layer or file could not be scanned (the report says which)
+  N  the value of --exit-code, when a workload reached --fail-on (scan host)
+     or a finding had one of --severity (scan image/fs)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
