@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/davyproject/davy/internal/content"
+	"github.com/davyproject/davy/internal/filescan"
 	"github.com/davyproject/davy/internal/host"
 	"github.com/davyproject/davy/internal/intel"
 )
@@ -27,13 +28,16 @@ type Env struct {
 	Snapshot *host.Snapshot
 	Log      *slog.Logger
 	Intel    *intel.Intel
-	Content  *content.Scanner
+	// Files is the file engine shared with image scans; Content is its
+	// content scanner.
+	Files   *filescan.Engine
+	Content *content.Scanner
 
 	exes    *exeCache
 	configs sync.Map // pid -> []configFile, shared by the config and endpoint detectors
 }
 
-// NewEnv loads intel and compiles the content scanner.
+// NewEnv loads intel and compiles the file engine.
 func NewEnv(opts EnvOptions) (*Env, error) {
 	if opts.ProcFS == "" {
 		opts.ProcFS = "/proc"
@@ -48,12 +52,12 @@ func NewEnv(opts EnvOptions) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading intel: %w", err)
 	}
-	sc, err := content.NewScanner(in.ContentIndicators(), content.Options{})
+	fe, err := filescan.New(in, filescan.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("compiling content indicators: %w", err)
+		return nil, fmt.Errorf("compiling the file engine: %w", err)
 	}
-	env := &Env{ProcFS: opts.ProcFS, RootFS: opts.RootFS, Log: opts.Log, Intel: in, Content: sc}
-	env.exes = openExeCache(opts.CacheDir, sc, opts.Log)
+	env := &Env{ProcFS: opts.ProcFS, RootFS: opts.RootFS, Log: opts.Log, Intel: in, Files: fe, Content: fe.Content()}
+	env.exes = openExeCache(opts.CacheDir, fe, opts.Log)
 	return env, nil
 }
 

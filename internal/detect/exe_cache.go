@@ -13,19 +13,20 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/davyproject/davy/internal/content"
+	"github.com/davyproject/davy/internal/filescan"
 	"github.com/davyproject/davy/internal/host"
 )
 
 // exeCache keeps executable scan results across runs, keyed by the file's
-// identity (device, inode, size, mtime) and the indicator set that produced
-// them, so a second scan reads no executable it has seen unchanged.
+// identity (device, inode, size, mtime) and the indicator set and engine
+// version that produced them, so a second scan reads no executable it has
+// seen unchanged.
 type exeCache struct {
 	path    string
 	version string
 	log     *slog.Logger
 	mu      sync.Mutex
-	entries map[string]content.Result
+	entries map[string]filescan.ExeResult
 	dirty   bool
 }
 
@@ -33,12 +34,12 @@ type exeCache struct {
 const maxExeCacheEntries = 50000
 
 type exeCacheFile struct {
-	Version string                    `json:"version"`
-	Entries map[string]content.Result `json:"entries"`
+	Version string                        `json:"version"`
+	Entries map[string]filescan.ExeResult `json:"entries"`
 }
 
-func openExeCache(dir string, sc *content.Scanner, log *slog.Logger) *exeCache {
-	c := &exeCache{version: indicatorDigest(sc), log: log, entries: map[string]content.Result{}}
+func openExeCache(dir string, fe *filescan.Engine, log *slog.Logger) *exeCache {
+	c := &exeCache{version: indicatorDigest(fe), log: log, entries: map[string]filescan.ExeResult{}}
 	if dir == "" {
 		return c
 	}
@@ -61,10 +62,13 @@ func openExeCache(dir string, sc *content.Scanner, log *slog.Logger) *exeCache {
 	return c
 }
 
-// indicatorDigest changes whenever the indicators (built-in or the user's) do.
-func indicatorDigest(sc *content.Scanner) string {
+// indicatorDigest changes whenever the indicators (built-in or the user's),
+// the engine's result format or its entropy options do.
+func indicatorDigest(fe *filescan.Engine) string {
 	h := sha256.New()
-	for _, in := range sc.Indicators() {
+	o := fe.Options()
+	fmt.Fprintf(h, "%s\x00%g\x00%d\x00%d\n", filescan.ResultVersion, o.EntropyThreshold, o.MinEntropyBytes, o.MaxFileBytes)
+	for _, in := range fe.Content().Indicators() {
 		fmt.Fprintf(h, "%s\x00%s\x00%t\x00%x\n", in.Name, in.Category, in.Weak, in.Pattern)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
@@ -76,15 +80,15 @@ func exeKey(id host.FileID) string {
 
 // scan returns the content result for an executable, from cache when the
 // file is unchanged.
-func (c *exeCache) scan(sc *content.Scanner, id host.FileID, open func() (io.ReadCloser, error)) (content.Result, error) {
+func (c *exeCache) scan(fe *filescan.Engine, id host.FileID, open func() (io.ReadCloser, error)) (filescan.ExeResult, error) {
 	if id.Inode == 0 {
 		// Without an identity there is nothing safe to cache by.
 		rc, err := open()
 		if err != nil {
-			return content.Result{}, err
+			return filescan.ExeResult{}, err
 		}
 		defer rc.Close()
-		return sc.Scan(rc)
+		return fe.ScanExecutable(rc)
 	}
 	key := exeKey(id)
 	c.mu.Lock()
@@ -93,13 +97,13 @@ func (c *exeCache) scan(sc *content.Scanner, id host.FileID, open func() (io.Rea
 	if ok {
 		return r, nil
 	}
-	r, _, err := sc.ScanCached(content.CacheKey{Dev: id.Dev, Inode: id.Inode, Size: id.Size, Mtime: id.Mtime}, open)
+	r, _, err := fe.ScanExecutableCached(filescan.CacheKey{Dev: id.Dev, Inode: id.Inode, Size: id.Size, Mtime: id.Mtime}, open)
 	if err != nil {
 		return r, err
 	}
 	c.mu.Lock()
 	if len(c.entries) >= maxExeCacheEntries {
-		c.entries = map[string]content.Result{}
+		c.entries = map[string]filescan.ExeResult{}
 	}
 	c.entries[key] = r
 	c.dirty = true
