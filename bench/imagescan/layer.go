@@ -167,11 +167,11 @@ func padding(k kind, n int, seed uint64) []byte {
 // fileLayer is a v1.Layer over a gzip file whose digests are already known.
 type fileLayer struct{ lf layerFile }
 
-func (l fileLayer) Digest() (v1.Hash, error)          { return v1.NewHash(l.lf.Digest) }
-func (l fileLayer) DiffID() (v1.Hash, error)          { return v1.NewHash(l.lf.DiffID) }
-func (l fileLayer) Size() (int64, error)              { return l.lf.Size, nil }
+func (l fileLayer) Digest() (v1.Hash, error)            { return v1.NewHash(l.lf.Digest) }
+func (l fileLayer) DiffID() (v1.Hash, error)            { return v1.NewHash(l.lf.DiffID) }
+func (l fileLayer) Size() (int64, error)                { return l.lf.Size, nil }
 func (l fileLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
-func (l fileLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.lf.Path) }
+func (l fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.lf.Path) }
 
 func (l fileLayer) Uncompressed() (io.ReadCloser, error) {
 	f, err := os.Open(l.lf.Path)

@@ -56,7 +56,11 @@ func makePlan(pool, large []srcFile, total int64, seed uint64, planted [][]entry
 	slices.SortStableFunc(large, func(a, b srcFile) int { return int(b.size - a.size) })
 	var bigLayer []entry
 	var bigSize int64
-	for _, f := range large[:min(largeCount, len(large))] {
+	for _, f := range large {
+		// A quarter of the image at most, so a small -size-mib still mixes.
+		if len(bigLayer) == largeCount || bigSize+f.size > total/4 {
+			continue
+		}
 		e := entry{name: "srv/assets/" + strings.TrimPrefix(f.path, "/"), src: f.path, mode: f.mode, kind: f.kind}
 		e.srcSize = f.size
 		bigLayer = append(bigLayer, e)

@@ -112,19 +112,22 @@ func classify(p string) (kind, error) {
 	if err != nil && err != io.ErrUnexpectedEOF {
 		return 0, err
 	}
-	head = head[:n]
+	return classifyBytes(head[:n]), nil
+}
+
+func classifyBytes(head []byte) kind {
 	if bytes.HasPrefix(head, []byte("\x7fELF")) {
-		return kindELF, nil
+		return kindELF
 	}
 	if bytes.IndexByte(head, 0) >= 0 {
-		return kindOther, nil
+		return kindOther
 	}
 	// A multi-byte rune cut at the end of the head is still text.
 	for i := 0; i < utf8.UTFMax && len(head) > 0 && !utf8.Valid(head); i++ {
 		head = head[:len(head)-1]
 	}
 	if utf8.Valid(head) {
-		return kindText, nil
+		return kindText
 	}
-	return kindOther, nil
+	return kindOther
 }

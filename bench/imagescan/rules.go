@@ -74,3 +74,16 @@ func writeFile(file, s string) error {
 	}
 	return nil
 }
+
+// weakNames holds the weak indicators under the names ClamAV and YARA
+// report them by, to tell their weak-only hits from strong ones.
+func weakNames(inds []content.Indicator) map[string]bool {
+	weak := map[string]bool{}
+	for _, ind := range inds {
+		if ind.Weak {
+			weak[ind.Name] = true
+			weak[yaraIdent(ind.Name)] = true
+		}
+	}
+	return weak
+}
