@@ -30,7 +30,12 @@ type Matcher struct {
 	stride  uint32
 	// trans[state+class] is the next state, premultiplied by stride, with
 	// matchFlag set when that state reports matches.
-	trans  []uint32
+	trans []uint32
+	// pairs has bit (a<<8 | b) set when some pattern starts with the bytes
+	// a, b. From the root state, positions whose next two bytes start no
+	// pattern are skipped without walking the table: that is nearly every
+	// position of ordinary files. Nil when a pattern is one byte long.
+	pairs  []uint64
 	outIdx []uint32 // outputs of state i are outs[outIdx[i]:outIdx[i+1]]
 	outs   []int32
 	lens   []int
@@ -154,6 +159,15 @@ func NewMatcher(patterns [][]byte) (*Matcher, error) {
 		trans[i] = v
 	}
 	m.trans = trans
+	m.pairs = make([]uint64, 1<<16/64)
+	for _, p := range patterns {
+		if len(p) < 2 {
+			m.pairs = nil
+			break
+		}
+		k := uint32(p[0])<<8 | uint32(p[1])
+		m.pairs[k>>6] |= 1 << (k & 63)
+	}
 	return m, nil
 }
 
@@ -192,9 +206,22 @@ func (st *Stream) Write(p []byte, fn func(pattern int, end int64)) {
 	m := st.m
 	trans := m.trans
 	classes := &m.classes
+	pairs := m.pairs
 	s := st.state
-	for i, b := range p {
-		s = trans[s+uint32(classes[b])]
+	for i := 0; i < len(p); i++ {
+		if s == 0 && pairs != nil {
+			// No pattern can start at i, so the state after p[i] is what
+			// the root gives for p[i+1] alone: skip i. The last byte of a
+			// chunk has no successor yet and takes the table walk.
+			for i+1 < len(p) {
+				k := uint32(p[i])<<8 | uint32(p[i+1])
+				if pairs[k>>6]&(1<<(k&63)) != 0 {
+					break
+				}
+				i++
+			}
+		}
+		s = trans[s+uint32(classes[p[i]])]
 		if s&matchFlag != 0 {
 			s &^= matchFlag
 			end := st.off + int64(i) + 1

@@ -132,7 +132,11 @@ func (e *Engine) scanExe(ctx context.Context, head []byte, r io.Reader) (ExeResu
 			break
 		}
 	}
-	res.HighEntropy = res.Entropy >= e.opts.EntropyThreshold || res.SegmentEntropy >= e.opts.EntropyThreshold
+	// A well-formed ELF without executable segments (split debug info,
+	// data-only objects) runs no code: its compressed sections are not a
+	// packer's payload.
+	wholeFile := res.HeaderError != "" || len(segs) > 0 || !bytes.HasPrefix(head, magicELF)
+	res.HighEntropy = (wholeFile && res.Entropy >= e.opts.EntropyThreshold) || res.SegmentEntropy >= e.opts.EntropyThreshold
 	if err == nil && !cr.Truncated && res.HeaderError == "" && cr.ELF {
 		if lerr := checkLayout(head, obs.tailBytes(), cr.BytesRead); lerr != nil {
 			res.HeaderError = lerr.Error()

@@ -8,9 +8,9 @@ import "github.com/davyproject/davy/internal/content"
 const (
 	DefaultMaxFileBytes      = content.DefaultMaxBytes // 256 MiB read per file
 	DefaultMaxDepth          = 3                       // archives and base64 blobs inside each other
-	DefaultMaxArchiveMembers = 10_000                  // regular files per archive
+	DefaultMaxArchiveMembers = 200_000                 // regular files per archive (the JDK's ct.sym has tens of thousands)
 	DefaultMaxArchiveBytes   = 1 << 30                 // decompressed bytes per top-level file, all levels
-	DefaultMaxZipBytes       = 32 << 20                // zips are buffered in memory (archive/zip needs io.ReaderAt)
+	DefaultMaxZipBytes       = 64 << 20                // zips are buffered in memory (archive/zip needs io.ReaderAt)
 	DefaultMaxBase64Bytes    = 16 << 20                // decoded bytes per base64 blob
 	DefaultMaxBase64Blobs    = 1024                    // blobs decoded per file (a CA bundle has ~150)
 	DefaultMinBase64Len      = 64                      // base64 characters before a run counts as a blob

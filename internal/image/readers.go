@@ -68,8 +68,25 @@ type trackedReader struct {
 	err error
 }
 
+func (t *trackedReader) failed() error { return t.err }
+
 func (t *trackedReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// trackedReaderAt is a trackedReader over a file that also offers random
+// access, so a visitor can open a zip in place instead of buffering it.
+type trackedReaderAt struct {
+	trackedReader
+	at io.ReaderAt
+}
+
+func (t *trackedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := t.at.ReadAt(p, off)
 	if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
 		t.err = err
 	}

@@ -162,11 +162,20 @@ func (w *dirWalker) visitFile(ctx context.Context, p, rel string, info fs.FileIn
 	rec.Files++
 	rec.Bytes += info.Size()
 	f := File{Path: rel, Size: info.Size(), Mode: info.Mode(), Truncated: info.Size() > w.tw.o.MaxFileBytes}
-	r := &trackedReader{r: io.LimitReader(fh, w.tw.o.MaxFileBytes)}
+	var r interface {
+		io.Reader
+		failed() error
+	}
+	if f.Truncated {
+		r = &trackedReader{r: io.LimitReader(fh, w.tw.o.MaxFileBytes)}
+	} else {
+		sr := io.NewSectionReader(fh, 0, info.Size())
+		r = &trackedReaderAt{trackedReader: trackedReader{r: sr}, at: sr}
+	}
 	found, err := callVisitor(ctx, w.tw.visit, f, r)
 	w.tw.addFindings(rel, found)
-	if r.err != nil {
-		rec.fileErr(rel, fmt.Errorf("reading: %w", r.err))
+	if rerr := r.failed(); rerr != nil {
+		rec.fileErr(rel, fmt.Errorf("reading: %w", rerr))
 	} else if err != nil {
 		rec.fileErr(rel, err)
 	}
