@@ -47,7 +47,7 @@ func ParseConfig(data []byte) ConfigFacts {
 		data = data[:MaxConfigBytes]
 	}
 	var f ConfigFacts
-	for _, u := range StratumRe.FindAll(data, MaxFacts) {
+	for _, u := range findStratum(data) {
 		f.StratumURLs = AppendLimited(f.StratumURLs, string(u))
 		if h := HostOf(string(u)); h != "" {
 			f.Hosts = AppendLimited(f.Hosts, h)
@@ -143,4 +143,16 @@ func (f *ConfigFacts) addPool(u string) {
 	if h := HostOf(u); h != "" {
 		f.Hosts = AppendLimited(f.Hosts, h)
 	}
+}
+
+// stratumWord is the lower-case stem every stratum scheme starts with.
+var stratumWord = []byte("stratum")
+
+// findStratum runs the (case-insensitive, slow) URL regexp only on text
+// that holds the word at all: most config files do not.
+func findStratum(data []byte) [][]byte {
+	if !bytes.Contains(bytes.ToLower(data), stratumWord) {
+		return nil
+	}
+	return StratumRe.FindAll(data, MaxFacts)
 }
