@@ -2,7 +2,7 @@ GO ?= go
 # Integration tests fail (rather than skip) when a component is missing.
 export DAVY_REQUIRE_INTEGRATION ?= 1
 
-.PHONY: build test test-deps vet fuzz bench eval clean
+.PHONY: build test test-deps vet fuzz bench bench-image eval clean
 
 build:
 	$(GO) build -o bin/davy ./cmd/davy
@@ -21,6 +21,11 @@ fuzz:
 
 bench: test-deps
 	$(GO) run ./bench/snapshot
+
+# Image scan against the gunzip floor, ClamAV and YARA (generates a 1.2 GiB image once).
+bench-image:
+	./scripts/install-bench-deps.sh
+	$(GO) run ./bench/imagescan
 
 eval: test-deps
 	$(GO) run ./bench/eval
