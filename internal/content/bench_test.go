@@ -2,7 +2,6 @@ package content_test
 
 import (
 	"bytes"
-	"io"
 	"math/rand/v2"
 	"testing"
 
@@ -70,17 +69,4 @@ func BenchmarkMatcher(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(m.States()), "states")
-}
-
-// BenchmarkScanCachedHit is the cost of a repeated scan of an unchanged file.
-func BenchmarkScanCachedHit(b *testing.B) {
-	sc := realScanner(b)
-	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(randomData(1 << 20))), nil }
-	key := content.CacheKey{Dev: 1, Inode: 2, Size: 1 << 20, Mtime: 3}
-	if _, _, err := sc.ScanCached(key, open); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		sc.ScanCached(key, open)
-	}
 }

@@ -40,26 +40,20 @@ func mustHex(s string) []byte {
 type Options struct {
 	// MaxBytes is how much of a file to read (default DefaultMaxBytes).
 	MaxBytes int64
-	// CacheEntries bounds ScanCached's cache (default DefaultCacheEntries).
-	CacheEntries int
 }
 
 // Scanner looks for a fixed set of indicators. It is safe for concurrent use.
 type Scanner struct {
-	ind   []Indicator
-	m     *Matcher
-	opts  Options
-	bufs  sync.Pool
-	cache *cache
+	ind  []Indicator
+	m    *Matcher
+	opts Options
+	bufs sync.Pool
 }
 
 // NewScanner validates the indicators and compiles them.
 func NewScanner(ind []Indicator, opts Options) (*Scanner, error) {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
-	}
-	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = DefaultCacheEntries
 	}
 	seen := make(map[string]bool, len(ind))
 	pats := make([][]byte, len(ind))
@@ -80,7 +74,7 @@ func NewScanner(ind []Indicator, opts Options) (*Scanner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("content: compile indicators: %w", err)
 	}
-	s := &Scanner{ind: own, m: m, opts: opts, cache: newCache(opts.CacheEntries)}
+	s := &Scanner{ind: own, m: m, opts: opts}
 	s.bufs.New = func() any { b := make([]byte, bufSize); return &b }
 	return s, nil
 }

@@ -6,12 +6,19 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/davyproject/davy/internal/content"
 )
 
-// CacheKey identifies a file version: device, inode, size and mtime.
-type CacheKey = content.CacheKey
+// CacheKey identifies a file's content well enough to reuse a scan: the
+// same device, inode, size and modification time. Its fields match
+// host.FileID so a caller can convert one into the other.
+type CacheKey struct {
+	Dev, Inode  uint64
+	Size, Mtime int64
+}
+
+// DefaultCacheEntries bounds the in-memory cache; a node runs far fewer
+// distinct executables than this.
+const DefaultCacheEntries = 4096
 
 // exeCache is an LRU of executable results plus the scans in flight, so
 // that many processes of one executable cost one read.

@@ -36,7 +36,7 @@ func New(in *intel.Intel, opts Options) (*Engine, error) {
 		return nil, errors.New("filescan: no intel")
 	}
 	opts = opts.withDefaults()
-	sc, err := content.NewScanner(in.ContentIndicators(), content.Options{MaxBytes: opts.MaxFileBytes, CacheEntries: 1})
+	sc, err := content.NewScanner(in.ContentIndicators(), content.Options{MaxBytes: opts.MaxFileBytes})
 	if err != nil {
 		return nil, fmt.Errorf("filescan: content indicators: %w", err)
 	}

@@ -17,7 +17,6 @@ const (
 	DefaultMaxScriptBytes    = 16 << 20                // text read per script, config or crontab
 	DefaultEntropyThreshold  = 7.2                     // bits per byte; compressed or encrypted code
 	DefaultMinEntropyBytes   = 16 << 10                // smaller regions give too few samples
-	DefaultCacheEntries      = content.DefaultCacheEntries
 )
 
 // Options bound an Engine's work. The zero value gives the defaults above;
