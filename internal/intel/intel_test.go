@@ -99,7 +99,7 @@ func TestLogPatterns(t *testing.T) {
 		{"[2019-08-04 11:01:39.776] speed 10s/60s/15m 1632.5 n/a n/a H/s max 1644.0 H/s", "xmrig-speed"},
 		{"[2021-12-07 20:14:36.286]  randomx  init dataset algo rx/0 (20 threads) seed 72e85eed124de1b5...", "xmrig-randomx-init"},
 		{"[2021-12-07 20:14:36.285]  msr      FAILED TO APPLY MSR MOD, HASHRATE WILL BE LOW", "xmrig-msr-failed"},
-		{"[2024-01-01 00:00:00.000]  net      use pool pool.supportxmr.com:443 TLSv1.3 1.2.3.4", "xmrig-use-pool"},
+		{"[2024-01-01 00:00:00.000]  net      use pool pool.supportxmr.com:443 TLSv1.3 192.0.2.4", "xmrig-use-pool"},
 		{"[2024-12-18 12:34:57] accepted: 1/1 (100.00%), 90.0 khash/s (yay!!!)", "cpuminer-accepted"},
 		{"[2024-12-18 12:34:56] thread 1: 123456 hashes, 44.8 khash/s", "cpuminer-thread-rate"},
 		{"m kawpowminer Speed 20.00 Mh/s gpu0 [A5+0:R0+0:F0]", "ethminer-speed"},
