@@ -14,6 +14,7 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v gzip >/dev/null || need+=(gzip)
 command -v file >/dev/null || need+=(file)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v strip >/dev/null || need+=(binutils)
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
