@@ -44,6 +44,9 @@ type b64Tracker struct {
 }
 
 func (t *b64Tracker) write(p []byte) {
+	if !t.in {
+		p = t.skipShortRuns(p)
+	}
 	for i, c := range p {
 		v := b64Value[c]
 		switch {
@@ -141,4 +144,25 @@ func (t *b64Tracker) close() {
 	if t.in {
 		t.end()
 	}
+}
+
+// skipShortRuns is the fast path for ordinary text. Outside a run, a chunk
+// whose runs of alphabet characters are all shorter than both minLen and
+// wrapMin cannot hold the start of a blob, except in its trailing run,
+// which may go on in the next chunk: everything before that run is
+// skipped without the state machine.
+func (t *b64Tracker) skipShortRuns(p []byte) []byte {
+	limit := min(int(t.minLen), wrapMin)
+	run, cut := 0, 0
+	for i, c := range p {
+		if b64Value[c] >= 0 {
+			if run++; run >= limit {
+				return p
+			}
+			continue
+		}
+		run, cut = 0, i+1
+	}
+	t.off += int64(cut)
+	return p[cut:]
 }
