@@ -46,6 +46,7 @@ func (f *scanImageFlags) register(cmd *cobra.Command, local bool) {
 }
 
 const imageExitCodes = `
+
 Exit codes:
   0  no finding of --severity (or --exit-code not set) and everything was scanned
   1  the scan failed (bad flags, image not found, corrupt manifest)
