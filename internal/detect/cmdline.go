@@ -49,11 +49,3 @@ func walletEvidence(detector string, pid int, where string, ws []wallet.Address)
 		a.Coin+" wallet address ("+a.Kind+", checksum valid) "+where+": "+quote(shorten(a.Text)),
 		map[string]string{"wallet": a.Text, "coin": a.Coin, "kind": a.Kind})
 }
-
-// shorten keeps messages readable: wallets are 95+ characters.
-func shorten(s string) string {
-	if len(s) <= 24 {
-		return s
-	}
-	return s[:12] + "…" + s[len(s)-8:]
-}

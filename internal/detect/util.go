@@ -1,22 +1,9 @@
 package detect
 
-import (
-	"strconv"
-	"unicode/utf8"
+import "github.com/davyproject/davy/internal/finding"
+
+// quote and shorten format untrusted strings for evidence messages.
+var (
+	quote   = finding.Quote
+	shorten = finding.ShortWallet
 )
-
-// maxQuoted bounds how much of an untrusted string goes into a message.
-const maxQuoted = 200
-
-// quote makes an untrusted string (a process name, a path) safe to print:
-// Go-quoted so newlines and invalid UTF-8 are visible, and shortened.
-func quote(s string) string {
-	if len(s) > maxQuoted {
-		cut := maxQuoted
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strconv.Quote(s)
-}
