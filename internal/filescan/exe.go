@@ -15,14 +15,16 @@ import (
 
 // ResultVersion changes whenever ExeResult's meaning does, so persisted
 // results of an older engine are not reused.
-const ResultVersion = "filescan-exe-1"
+const ResultVersion = "filescan-exe-2"
 
 // ExeResult is what the engine learns from an executable's bytes. It is
 // plain data (JSON-encodable) so callers can persist it, and read-only once
 // returned: cached results are shared.
 type ExeResult struct {
 	content.Result
-	// Entropy is the Shannon entropy of the bytes read, in bits per byte.
+	// Entropy is the Shannon entropy of all bytes read, in bits per byte,
+	// measured only when the file is not an ELF or its headers are bad;
+	// a well-formed ELF is judged by SegmentEntropy.
 	Entropy float64 `json:"entropy"`
 	// SegmentEntropy is that of the largest executable segment of at least
 	// Options.MinEntropyBytes (SegmentSize bytes); 0 when there is none.
@@ -53,14 +55,17 @@ func (e *Engine) ScanExecutable(r io.Reader) (ExeResult, error) {
 // exeObserver sees every byte the content scanner reads, for the entropy
 // histograms and the tail kept for the section headers.
 type exeObserver struct {
-	ctx     context.Context
-	r       io.Reader
-	limit   int64
-	off     int64
-	file    histogram
-	regions []region
-	tail    []byte // ring of the last tailSize bytes
-	tailN   int64  // bytes ever written to the ring
+	ctx   context.Context
+	r     io.Reader
+	limit int64
+	off   int64
+	file  histogram
+	// wholeFile: measure the entropy of every byte, not only of the
+	// executable segments (see scanExe).
+	wholeFile bool
+	regions   []region
+	tail      []byte // ring of the last tailSize bytes
+	tailN     int64  // bytes ever written to the ring
 }
 
 func (o *exeObserver) Read(p []byte) (int, error) {
@@ -70,7 +75,9 @@ func (o *exeObserver) Read(p []byte) (int, error) {
 	n, err := o.r.Read(p)
 	if n > 0 && o.off < o.limit {
 		chunk := p[:min(int64(n), o.limit-o.off)]
-		o.file.add(chunk)
+		if o.wholeFile {
+			o.file.add(chunk)
+		}
 		for i := range o.regions {
 			o.regions[i].observe(o.off, chunk)
 		}
@@ -118,10 +125,15 @@ func (e *Engine) scanExe(ctx context.Context, head []byte, r io.Reader) (ExeResu
 	for i := range segs {
 		segs[i].h = new(histogram)
 	}
-	obs := &exeObserver{ctx: ctx, r: withHead(head, r), limit: e.opts.MaxFileBytes, regions: segs, tail: make([]byte, tailSize)}
+	// A well-formed ELF is judged by its executable segments; one without
+	// any (split debug info, data-only objects) runs no code, so its
+	// compressed sections are not a packer's payload. Every byte counts
+	// only when the headers cannot be trusted or this is not an ELF.
+	wholeFile := res.HeaderError != "" || !bytes.HasPrefix(head, magicELF)
+	obs := &exeObserver{ctx: ctx, r: withHead(head, r), limit: e.opts.MaxFileBytes, regions: segs, wholeFile: wholeFile, tail: make([]byte, tailSize)}
 	cr, err := e.sc.Scan(obs)
 	res.Result = cr
-	if cr.BytesRead >= e.opts.MinEntropyBytes {
+	if wholeFile && cr.BytesRead >= e.opts.MinEntropyBytes {
 		res.Entropy = obs.file.entropy()
 	}
 	for _, sg := range segs {
@@ -132,11 +144,7 @@ func (e *Engine) scanExe(ctx context.Context, head []byte, r io.Reader) (ExeResu
 			break
 		}
 	}
-	// A well-formed ELF without executable segments (split debug info,
-	// data-only objects) runs no code: its compressed sections are not a
-	// packer's payload.
-	wholeFile := res.HeaderError != "" || len(segs) > 0 || !bytes.HasPrefix(head, magicELF)
-	res.HighEntropy = (wholeFile && res.Entropy >= e.opts.EntropyThreshold) || res.SegmentEntropy >= e.opts.EntropyThreshold
+	res.HighEntropy = res.Entropy >= e.opts.EntropyThreshold || res.SegmentEntropy >= e.opts.EntropyThreshold
 	if err == nil && !cr.Truncated && res.HeaderError == "" && cr.ELF {
 		if lerr := checkLayout(head, obs.tailBytes(), cr.BytesRead); lerr != nil {
 			res.HeaderError = lerr.Error()

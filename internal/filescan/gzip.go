@@ -3,11 +3,12 @@ package filescan
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"path"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzip scans a gzip file: a tar inside is walked, anything else is scanned
