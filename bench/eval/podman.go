@@ -10,7 +10,10 @@ import (
 )
 
 // podman runs the evaluation's containers with runc and file logs.
-type podman struct{ conf string }
+type podman struct {
+	conf string
+	seq  int
+}
 
 func newPodman(dir string) (*podman, error) {
 	for _, c := range []string{"podman", "runc"} {
@@ -35,7 +38,15 @@ func (p *podman) cmd(args ...string) (string, error) {
 }
 
 func (p *podman) run(args ...string) (string, error) {
-	return p.cmd(append([]string{"run", "-d"}, args...)...)
+	// Named, so a container that `podman run` created but could not start
+	// is removed too.
+	p.seq++
+	name := fmt.Sprintf("davy-eval-%d-%d", os.Getpid(), p.seq)
+	id, err := p.cmd(append([]string{"run", "-d", "--name", name}, args...)...)
+	if err != nil {
+		p.remove(name)
+	}
+	return id, err
 }
 
 func (p *podman) remove(id string) { _, _ = p.cmd("rm", "-f", "-t", "0", id) }

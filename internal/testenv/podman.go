@@ -3,11 +3,13 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -73,6 +75,8 @@ func (e *podmanError) Error() string {
 
 func (e *podmanError) Unwrap() error { return e.err }
 
+var containerSeq atomic.Int64
+
 // Container is one running test container.
 type Container struct {
 	ID  string
@@ -84,7 +88,10 @@ type Container struct {
 // runArgs go before --rootfs (e.g. "--cpus", "0.5"); cmd is the command.
 func (p *Podman) Run(rootfs string, runArgs []string, cmd ...string) Container {
 	p.tb.Helper()
-	args := []string{"run", "-d"}
+	// A named container can be removed even when `podman run` fails after
+	// creating it (a runtime error at start leaves it "Created").
+	name := fmt.Sprintf("davy-test-%d-%d", os.Getpid(), containerSeq.Add(1))
+	args := []string{"run", "-d", "--name", name}
 	if !hasNetworkArg(runArgs) {
 		// Tests reach nothing by default; a test that needs its loopback
 		// pool passes --network=host.
@@ -93,15 +100,15 @@ func (p *Podman) Run(rootfs string, runArgs []string, cmd ...string) Container {
 	args = append(args, runArgs...)
 	args = append(args, "--rootfs", rootfs)
 	args = append(args, cmd...)
+	p.tb.Cleanup(func() {
+		if _, err := p.Podman("rm", "-f", "-t", "0", "--ignore", name); err != nil {
+			p.tb.Logf("removing container %s: %v", name, err)
+		}
+	})
 	id, err := p.Podman(args...)
 	if err != nil {
 		p.tb.Fatal(err)
 	}
-	p.tb.Cleanup(func() {
-		if _, err := p.Podman("rm", "-f", "-t", "0", id); err != nil {
-			p.tb.Logf("removing container %s: %v", id, err)
-		}
-	})
 	pidText, err := p.Podman("inspect", "--format", "{{.State.Pid}}", id)
 	if err != nil {
 		p.tb.Fatal(err)
