@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/davyproject/davy/internal/finding"
@@ -35,19 +33,7 @@ func TestImageWritersGolden(t *testing.T) {
 			if err := w.WriteImages(&b, sampleImages()); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", c.file)
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Fatalf("output differs from %s (run with -update if intended):\n%s", golden, b.String())
-			}
+			checkGolden(t, c.file, b.Bytes())
 		})
 	}
 }

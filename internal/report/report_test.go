@@ -56,22 +56,28 @@ func TestWritersGolden(t *testing.T) {
 			if err := w.WriteHost(&b, sample()); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", c.file)
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Fatalf("output differs from %s (run with -update if intended):\n%s", golden, b.String())
-			}
+			checkGolden(t, c.file, b.Bytes())
 		})
 	}
 	if _, err := NewHost("xml", Options{}); err == nil {
 		t.Fatal("unknown format accepted")
+	}
+}
+
+// checkGolden compares output with testdata/NAME, rewriting it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("output differs from %s (run with -update if intended):\n%s", golden, got)
 	}
 }
