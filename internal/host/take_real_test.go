@@ -89,32 +89,12 @@ func TestTakeRealProcesses(t *testing.T) {
 	burner := startChild(t, exec.Command(shPath, "-c", "while :; do :; done"))
 	before := time.Now()
 
-	// The burner must show over half a core. On a machine that other jobs
-	// keep busy it may get less; the kernel's own count, taken around each
-	// attempt, tells the two cases apart.
 	var s *Snapshot
-	for attempt := 1; ; attempt++ {
+	busyAgreement(t, "burner", func() (float64, float64) {
 		var kernel float64
 		s, kernel = takeMeasured(t, burner.pid(), "")
-		got := mustFind(t, s, burner.pid()).CPU
-		if d := got - kernel; d > 0.25 || d < -0.25 {
-			t.Errorf("burner CPU %.2f, the kernel counted %.2f around the window", got, kernel)
-		}
-		if got > 0.5 {
-			break
-		}
-		if kernel > 0.6 {
-			t.Errorf("burner CPU %.2f cores, want > 0.5 (kernel count %.2f, attempt %d)", got, kernel, attempt)
-			break
-		}
-		if attempt == 3 {
-			// Other tests saturate both cores; agreement with the kernel's
-			// count (checked above) is what this test can still assert.
-			t.Logf("machine too busy for the absolute check (kernel count %.2f)", kernel)
-			break
-		}
-		t.Logf("attempt %d: the machine gave the burner only %.2f cores; again", attempt, kernel)
-	}
+		return mustFind(t, s, burner.pid()).CPU, kernel
+	})
 	if s.Window != time.Second || s.CPUs < 1 {
 		t.Errorf("Window %v CPUs %d", s.Window, s.CPUs)
 	}
@@ -219,32 +199,14 @@ func TestTakeRealThreads(t *testing.T) {
 
 	var p *Process
 	i := -1
-	for attempt := 1; ; attempt++ {
+	busyAgreement(t, "spinning thread", func() (float64, float64) {
 		s, kernel := takeMeasured(t, os.Getpid(), strconv.Itoa(spinner))
 		p = mustFind(t, s, os.Getpid())
-		i = slices.Index(p.ThreadIDs, spinner)
-		if i < 0 {
+		if i = slices.Index(p.ThreadIDs, spinner); i < 0 {
 			t.Fatalf("thread %d not among %v", spinner, p.ThreadIDs)
 		}
-		got := p.ThreadCPU[i]
-		if d := got - kernel; d > 0.25 || d < -0.25 {
-			t.Errorf("spinning thread at %.2f cores, the kernel counted %.2f around the window", got, kernel)
-		}
-		if got > 0.5 {
-			break
-		}
-		if kernel > 0.6 {
-			t.Errorf("spinning thread at %.2f cores, want > 0.5 (kernel count %.2f, attempt %d)", got, kernel, attempt)
-			break
-		}
-		if attempt == 3 {
-			// Other tests saturate both cores; agreement with the kernel's
-			// count (checked above) is what this test can still assert.
-			t.Logf("machine too busy for the absolute check (kernel count %.2f)", kernel)
-			break
-		}
-		t.Logf("attempt %d: the machine gave the spinner only %.2f cores; again", attempt, kernel)
-	}
+		return p.ThreadCPU[i], kernel
+	})
 	if p.CPU < p.ThreadCPU[i]-0.05 {
 		t.Errorf("process CPU %.2f below its thread's %.2f", p.CPU, p.ThreadCPU[i])
 	}
@@ -359,5 +321,31 @@ func TestTakeRealLongCmdline(t *testing.T) {
 				t.Errorf("cmdline starts %q %.20q", p.Cmdline[0], p.Cmdline[1])
 			}
 		})
+	}
+}
+
+// busyAgreement checks a busy loop's CPU as Take measured it against the
+// kernel's own count taken around the window, and wants over half a core.
+// On a machine other jobs keep busy the loop may get less: the kernel's
+// count tells that apart from a wrong measurement, and after three tries
+// only the agreement is asserted.
+func busyAgreement(t *testing.T, what string, measure func() (got, kernel float64)) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		got, kernel := measure()
+		if d := got - kernel; d > 0.25 || d < -0.25 {
+			t.Errorf("%s at %.2f cores, the kernel counted %.2f around the window", what, got, kernel)
+		}
+		switch {
+		case got > 0.5:
+			return
+		case kernel > 0.6:
+			t.Errorf("%s at %.2f cores, want > 0.5 (kernel count %.2f, attempt %d)", what, got, kernel, attempt)
+			return
+		case attempt == 3:
+			t.Logf("machine too busy for the absolute check (kernel count %.2f)", kernel)
+			return
+		}
+		t.Logf("attempt %d: the machine gave the %s only %.2f cores; again", attempt, what, kernel)
 	}
 }
