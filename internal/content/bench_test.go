@@ -3,6 +3,8 @@ package content_test
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/davyproject/davy/internal/content"
@@ -69,4 +71,52 @@ func BenchmarkMatcher(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(m.States()), "states")
+}
+
+// systemBinaries returns up to n bytes of this machine's executables and
+// libraries: the bytes image and host scans mostly read.
+func systemBinaries(b *testing.B, n int) []byte {
+	b.Helper()
+	var data []byte
+	for _, dir := range []string{"/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/lib"} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if len(data) >= n {
+				return data[:n]
+			}
+			if !e.Type().IsRegular() {
+				continue
+			}
+			body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err == nil && bytes.HasPrefix(body, []byte("\x7fELF")) {
+				data = append(data, body...)
+			}
+		}
+	}
+	if len(data) < 1<<20 {
+		b.Skip("fewer than 1 MiB of executables on this machine")
+	}
+	return data
+}
+
+// BenchmarkMatcherBinaries is the automaton on real executables, whose
+// byte pairs are far less uniform than random data's.
+func BenchmarkMatcherBinaries(b *testing.B) {
+	sc := realScanner(b)
+	var pats [][]byte
+	for _, ind := range sc.Indicators() {
+		pats = append(pats, ind.Pattern)
+	}
+	m, err := content.NewMatcher(pats)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := systemBinaries(b, 1<<20)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		st := m.NewStream()
+		for off := 0; off < len(data); off += 64 << 10 {
+			st.Write(data[off:min(off+64<<10, len(data))], func(int, int64) {})
+		}
+	}
 }

@@ -1,8 +1,10 @@
 package content
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Limits on a pattern set. They bound the DFA table, which costs
@@ -31,11 +33,15 @@ type Matcher struct {
 	// trans[state+class] is the next state, premultiplied by stride, with
 	// matchFlag set when that state reports matches.
 	trans []uint32
-	// pairs has bit (a<<8 | b) set when some pattern starts with the bytes
-	// a, b. From the root state, positions whose next two bytes start no
-	// pattern are skipped without walking the table: that is nearly every
-	// position of ordinary files. Nil when a pattern is one byte long.
-	pairs  []uint64
+	// starts is a filter over the first gram bytes of every pattern (2 to 4:
+	// the shortest pattern's length): bit hash(g) is set when some pattern
+	// starts with g. From the root state, positions whose next gram bytes
+	// start no pattern are skipped without walking the table: that is
+	// nearly every position of ordinary files. Nil when a pattern is one
+	// byte long.
+	starts *filter
+	grams  *filter // the same for the first gram bytes, hashed
+	gram   int
 	outIdx []uint32 // outputs of state i are outs[outIdx[i]:outIdx[i+1]]
 	outs   []int32
 	lens   []int
@@ -159,16 +165,89 @@ func NewMatcher(patterns [][]byte) (*Matcher, error) {
 		trans[i] = v
 	}
 	m.trans = trans
-	m.pairs = make([]uint64, 1<<16/64)
+	m.gram = maxGram
 	for _, p := range patterns {
-		if len(p) < 2 {
-			m.pairs = nil
-			break
+		m.gram = min(m.gram, len(p))
+	}
+	if m.gram >= 2 {
+		m.starts, m.grams = new(filter), new(filter)
+		for _, p := range patterns {
+			m.starts.set(gramOf(p, 2))
+			m.grams.set(gramHash(gramOf(p, m.gram), m.gram))
 		}
-		k := uint32(p[0])<<8 | uint32(p[1])
-		m.pairs[k>>6] |= 1 << (k & 63)
 	}
 	return m, nil
+}
+
+// maxGram is the longest pattern prefix the start filter looks at.
+const maxGram = 4
+
+// gramOf reads the first n bytes of p (n <= 4) as a little-endian integer.
+func gramOf(p []byte, n int) uint32 {
+	var x uint32
+	for i := n - 1; i >= 0; i-- {
+		x = x<<8 | uint32(p[i])
+	}
+	return x
+}
+
+// gramHash maps a pattern's first bytes to a bit of the start filter: its
+// first two bytes index the filter exactly; the third and fourth, when the
+// shortest pattern has them, pick one of 64 bits of a second filter.
+func gramHash(x uint32, n int) uint32 {
+	if n == 2 {
+		return x
+	}
+	return (x * 0x9e3779b1) >> 16
+}
+
+// skip returns the first position from i whose next gram bytes may start a
+// pattern, or the first position whose gram runs past the end of p (the
+// last bytes of a chunk take the table walk, as their successors are not
+// known yet).
+func (m *Matcher) skip(p []byte, i int) int {
+	starts := m.starts
+	for ; i+8 <= len(p); i += 7 {
+		// The byte pairs at seven positions from one load, tested
+		// together: one branch per seven positions in the common case.
+		w := binary.LittleEndian.Uint64(p[i:])
+		hit := starts.bit(uint32(w)&0xffff) |
+			starts.bit(uint32(w>>8)&0xffff)<<1 |
+			starts.bit(uint32(w>>16)&0xffff)<<2 |
+			starts.bit(uint32(w>>24)&0xffff)<<3 |
+			starts.bit(uint32(w>>32)&0xffff)<<4 |
+			starts.bit(uint32(w>>40)&0xffff)<<5 |
+			starts.bit(uint32(w>>48)&0xffff)<<6
+		for hit != 0 {
+			k := bits.TrailingZeros64(hit)
+			if m.gram <= 2 || m.gramMay(p[i+k:]) {
+				return i + k
+			}
+			hit &= hit - 1
+		}
+	}
+	for ; i+m.gram <= len(p); i++ {
+		if starts.bit(uint32(p[i])|uint32(p[i+1])<<8) != 0 && (m.gram <= 2 || m.gramMay(p[i:])) {
+			return i
+		}
+	}
+	return i
+}
+
+// filter is a set of 16-bit values.
+type filter [1 << 16 / 64]uint64
+
+// bit returns 1 when x (below 1<<16) is in the set, else 0.
+func (f *filter) bit(x uint32) uint64 { return f[(x>>6)&1023] >> (x & 63) & 1 }
+
+func (f *filter) set(x uint32) { f[(x>>6)&1023] |= 1 << (x & 63) }
+
+// gramMay is the second filter, on the first m.gram (3 or 4) bytes of p.
+func (m *Matcher) gramMay(p []byte) bool {
+	if len(p) < m.gram {
+		return true
+	}
+	return m.grams.bit(gramHash(gramOf(p, m.gram), m.gram)) != 0
 }
 
 // Len returns the number of patterns.
@@ -206,19 +285,13 @@ func (st *Stream) Write(p []byte, fn func(pattern int, end int64)) {
 	m := st.m
 	trans := m.trans
 	classes := &m.classes
-	pairs := m.pairs
 	s := st.state
 	for i := 0; i < len(p); i++ {
-		if s == 0 && pairs != nil {
-			// No pattern can start at i, so the state after p[i] is what
-			// the root gives for p[i+1] alone: skip i. The last byte of a
-			// chunk has no successor yet and takes the table walk.
-			for i+1 < len(p) {
-				k := uint32(p[i])<<8 | uint32(p[i+1])
-				if pairs[k>>6]&(1<<(k&63)) != 0 {
-					break
-				}
-				i++
+		if s == 0 && m.starts != nil {
+			// No pattern starts at a skipped position, so no occurrence
+			// can involve it: the walk resumes from the root where one may.
+			if i = m.skip(p, i); i >= len(p) {
+				break
 			}
 		}
 		s = trans[s+uint32(classes[p[i]])]
