@@ -24,9 +24,12 @@ type exitCodeError struct{ code int }
 func (e exitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
 
 type globals struct {
-	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
+	logLevel   string
+	cpuProfile string
+	stdout     io.Writer
+	stderr     io.Writer
+	// stopProfile ends the --cpu-profile, if one was started.
+	stopProfile func()
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -56,6 +59,12 @@ Exit codes:
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	addProfileFlag(root, &g.cpuProfile)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		stop, err := startProfile(g.cpuProfile)
+		g.stopProfile = stop
+		return err
+	}
 	root.AddCommand(newVersionCmd(g), newScanCmd(g))
 	return root
 }
@@ -67,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	if g.stopProfile != nil {
+		g.stopProfile()
+	}
 	var ec exitCodeError
 	switch {
 	case err == nil:

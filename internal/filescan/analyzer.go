@@ -64,37 +64,53 @@ func (e *Engine) maskOf(s string) uint32 {
 }
 
 // line applies the rules to one logical line; mask holds the keyword
-// classes found in it.
+// classes found in it. Most lines of a long text have no keyword, no
+// assignment and no token long enough for a wallet address: they cost a
+// few byte tests and no allocation.
 func (a *analyzer) line(no int, raw []byte, mask uint32) {
-	if mask == 0 && len(raw) < 26 && bytes.IndexByte(raw, '=') < 0 {
-		return // no keyword, no assignment, too short for a wallet address
-	}
-	line := strings.TrimSpace(string(raw))
-	if line == "" || line[0] == '#' {
+	mask &^= kwPoolKey // a file-level class: no line rule reads it
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == '#' {
 		return // comments quote commands as often as scripts run them
+	}
+	a.assign(raw)
+	_, addr := longRun(raw, &alnum, minAddressRun)
+	expand := len(a.vars) > 0 && bytes.IndexByte(raw, '$') >= 0
+	if mask == 0 && !addr && !expand {
+		return
+	}
+	line := string(raw)
+	if expand {
+		if x, ok := a.expand(line); ok {
+			line = x
+			mask |= a.e.maskOf(x)
+			_, addr = longRun([]byte(x), &alnum, minAddressRun)
+		}
 	}
 	if mask&(kwMinerTerm|kwStratum) != 0 {
 		a.minerWord = true
 	}
-	if strings.IndexByte(line, '=') > 0 {
-		a.assign(line)
+	if addr {
+		a.wallets(no, line)
 	}
-	if mask == 0 && len(line) < 26 {
-		return
-	}
-	if len(a.vars) > 0 && strings.IndexByte(line, '$') >= 0 {
-		if x, ok := a.expand(line); ok {
-			line = x
-			mask |= a.e.maskOf(x)
-		}
-	}
-	a.wallets(no, line)
 	if mask == 0 {
 		return
 	}
 	a.minerText(no, line, mask)
 	a.dropper(no, line, mask)
 }
+
+// minAddressRun is the shortest run of letters and digits read as a
+// possible wallet address: base58check addresses have at least 26
+// characters, and real bech32 ones more.
+const minAddressRun = 26
+
+var alnum = func() (set [256]bool) {
+	for c := range set {
+		set[c] = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	return set
+}()
 
 // minerText finds stratum URLs (C001), miner flags (C003) and pool hosts
 // (N001).
@@ -170,7 +186,14 @@ func looksBase64(s string) bool {
 // dropper applies the S rules.
 func (a *analyzer) dropper(no int, line string, mask uint32) {
 	dl := downloads(line, mask)
-	pipe := mask&(kwDownload|kwURL|kwBase64) != 0 && pipesToShell(line)
+	// pipesToShell is a costly regexp: asked only where a rule needs it.
+	pipeKnown, piped := false, false
+	pipe := func() bool {
+		if !pipeKnown {
+			pipeKnown, piped = true, mask&(kwDownload|kwURL|kwBase64) != 0 && pipesToShell(line)
+		}
+		return piped
+	}
 	if mask&kwChmod != 0 && reChmodX.MatchString(line) {
 		a.chmodX = true
 	}
@@ -179,13 +202,13 @@ func (a *analyzer) dropper(no int, line string, mask uint32) {
 	if dl || mask&kwURL != 0 {
 		ip, src, rawIP = rawIPSource(line)
 	}
-	if dl && pipe {
+	if dl && pipe() {
 		a.record("DAVY-S002", no, line, "pipes a download into a shell", nil)
 	}
 	if dl && rawIP && len(a.downloads) < maxDownload {
 		h := lineHit{line: no, text: line, desc: "downloads " + quote(src) + " from the raw IP address " + ip + " and runs it",
 			vals: map[string]string{"ip": ip, "source": src}}
-		if pipe || runsLocal(line) {
+		if pipe() || runsLocal(line) {
 			h.n = 1 // run on the same line: no chmod needed
 		}
 		a.downloads = append(a.downloads, h)
@@ -194,7 +217,7 @@ func (a *analyzer) dropper(no int, line string, mask uint32) {
 	// from a raw IP, or written to a path that is then run. A cron job that
 	// only pings a URL (health checks) does not count.
 	// The tool may sit in a variable ($LDR http://...), so any URL counts.
-	if (dl || mask&kwURL != 0) && (a.kind == kindCron || mask&kwCron != 0) && (pipe || rawIP || runsLocal(line)) {
+	if (dl || mask&kwURL != 0) && (a.kind == kindCron || mask&kwCron != 0) && (pipe() || rawIP || runsLocal(line)) {
 		switch {
 		case a.kind == kindCron:
 			a.record("DAVY-S003", no, line, "has a cron entry that downloads and runs code", nil)
@@ -223,7 +246,7 @@ func (a *analyzer) dropper(no int, line string, mask uint32) {
 	if mask&kwChattr != 0 && reChattr.MatchString(line) {
 		a.record("DAVY-S007", no, line, "changes immutable attributes with chattr", nil)
 	}
-	if mask&kwBase64 != 0 && reB64Decode.MatchString(line) && (pipe || reB64Exec.MatchString(line)) {
+	if mask&kwBase64 != 0 && reB64Decode.MatchString(line) && (pipe() || reB64Exec.MatchString(line)) {
 		a.record("DAVY-S008", no, line, "decodes base64 into a shell", nil)
 	}
 	if mask&kwSecurity != 0 && reSecurity.MatchString(line) {
@@ -234,9 +257,12 @@ func (a *analyzer) dropper(no int, line string, mask uint32) {
 // assign remembers NAME=value (optionally after export, local, readonly),
 // so that $NAME can be expanded in later lines: droppers keep their tool,
 // pool and wallet in variables.
-func (a *analyzer) assign(line string) {
-	for _, kw := range []string{"export ", "local ", "readonly ", "declare "} {
-		line = strings.TrimPrefix(line, kw)
+func (a *analyzer) assign(line []byte) {
+	if bytes.IndexByte(line, '=') <= 0 {
+		return
+	}
+	for _, kw := range assignPrefixes {
+		line = bytes.TrimPrefix(line, kw)
 	}
 	i := 0
 	for i < len(line) && (line[i] == '_' || line[i] >= 'a' && line[i] <= 'z' || line[i] >= 'A' && line[i] <= 'Z' || i > 0 && line[i] >= '0' && line[i] <= '9') {
@@ -247,15 +273,15 @@ func (a *analyzer) assign(line string) {
 	}
 	name, v := line[:i], line[i+1:]
 	switch {
-	case v == "":
+	case len(v) == 0:
 	case v[0] == '"' || v[0] == '\'':
-		if j := strings.IndexByte(v[1:], v[0]); j >= 0 {
+		if j := bytes.IndexByte(v[1:], v[0]); j >= 0 {
 			v = v[1 : j+1]
 		} else {
 			v = v[1:]
 		}
 	default:
-		if j := strings.IndexAny(v, " \t;&|"); j >= 0 {
+		if j := bytes.IndexAny(v, " \t;&|"); j >= 0 {
 			v = v[:j]
 		}
 	}
@@ -265,10 +291,12 @@ func (a *analyzer) assign(line string) {
 	if a.vars == nil {
 		a.vars = map[string]string{}
 	}
-	if _, ok := a.vars[name]; ok || len(a.vars) < maxVars {
-		a.vars[name] = v
+	if _, ok := a.vars[string(name)]; ok || len(a.vars) < maxVars {
+		a.vars[string(name)] = string(v)
 	}
 }
+
+var assignPrefixes = [][]byte{[]byte("export "), []byte("local "), []byte("readonly "), []byte("declare ")}
 
 // expand substitutes known $NAME and ${NAME} once; unknown names stay.
 func (a *analyzer) expand(line string) (string, bool) {

@@ -44,9 +44,24 @@ type b64Tracker struct {
 }
 
 func (t *b64Tracker) write(p []byte) {
-	if !t.in {
-		p = t.skipShortRuns(p)
+	for len(p) > 0 {
+		if !t.in {
+			k := t.nextRun(p)
+			t.off += int64(k)
+			if p = p[k:]; len(p) == 0 {
+				return
+			}
+		}
+		k := t.step(p)
+		t.off += int64(k)
+		p = p[k:]
 	}
+}
+
+// step runs the state machine from the start of p until a run ends (it
+// returns the length consumed, up to and including the byte that ended it)
+// or p does.
+func (t *b64Tracker) step(p []byte) int {
 	for i, c := range p {
 		v := b64Value[c]
 		switch {
@@ -104,8 +119,11 @@ func (t *b64Tracker) write(p []byte) {
 				t.end()
 			}
 		}
+		if v < 0 && !t.in {
+			return i + 1
+		}
 	}
-	t.off += int64(len(p))
+	return len(p)
 }
 
 func (t *b64Tracker) put(b ...byte) {
@@ -146,23 +164,47 @@ func (t *b64Tracker) close() {
 	}
 }
 
-// skipShortRuns is the fast path for ordinary text. Outside a run, a chunk
-// whose runs of alphabet characters are all shorter than both minLen and
-// wrapMin cannot hold the start of a blob, except in its trailing run,
-// which may go on in the next chunk: everything before that run is
-// skipped without the state machine.
-func (t *b64Tracker) skipShortRuns(p []byte) []byte {
-	limit := min(int(t.minLen), wrapMin)
-	run, cut := 0, 0
-	for i, c := range p {
-		if b64Value[c] >= 0 {
-			if run++; run >= limit {
-				return p
-			}
-			continue
-		}
-		run, cut = 0, i+1
+// nextRun is the fast path for ordinary text, outside a run: it returns
+// the start of the first run of alphabet characters long enough to be a
+// blob (at least minLen, or wrapMin for a wrapped one), or else of the
+// trailing run, which may go on in the next chunk. Shorter runs cannot
+// start a blob.
+func (t *b64Tracker) nextRun(p []byte) int {
+	at, _ := longRun(p, &b64Alphabet, max(int(min(t.minLen, wrapMin)), 1))
+	return at
+}
+
+var b64Alphabet = func() (set [256]bool) {
+	for c := range set {
+		set[c] = b64Value[c] >= 0
 	}
-	t.off += int64(cut)
-	return p[cut:]
+	return set
+}()
+
+// longRun finds the first run of at least l bytes of set in p and returns
+// its start and true; without one, it returns the start of the trailing
+// run (len(p) when p ends outside the set) and false. It steps over
+// shorter runs as Boyer-Moore does: the byte where a long run would have
+// to end is tested first, then backwards, so ordinary text costs a few
+// byte tests per l bytes.
+func longRun(p []byte, set *[256]bool, l int) (int, bool) {
+	start := 0 // at 0 or just after a byte outside the set
+	for {
+		end := start + l - 1
+		if end >= len(p) {
+			j := len(p)
+			for j > start && set[p[j-1]] {
+				j--
+			}
+			return j, false
+		}
+		j := end
+		for j >= start && set[p[j]] {
+			j--
+		}
+		if j < start {
+			return start, true
+		}
+		start = j + 1
+	}
 }

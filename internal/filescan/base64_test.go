@@ -27,10 +27,10 @@ func trackBlobs(data []byte, chunk int) []blob {
 	return out
 }
 
-// TestSkipShortRunsChangesNothing compares whole-chunk tracking (where the
+// TestBase64ChunkingChangesNothing compares whole-chunk tracking (where the
 // fast path skips most bytes) with byte-at-a-time tracking (where it
 // cannot) on text mixing words, wrapped and unwrapped base64.
-func TestSkipShortRunsChangesNothing(t *testing.T) {
+func TestBase64ChunkingChangesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	found := 0
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/davyproject/davy/internal/content"
 	"github.com/davyproject/davy/internal/intel"
+	"github.com/davyproject/davy/internal/minertext"
 )
 
 // headSize is how much of a file is read before dispatch: enough for the
@@ -27,7 +28,10 @@ type Engine struct {
 	kwBits []uint32         // class of each keyword pattern
 	heads  sync.Pool        // *[]byte of headSize
 	bufs   sync.Pool        // *[]byte of textBufSize
-	cache  *exeCache
+	// configs holds *[]byte of minertext.MaxConfigBytes capacity: a
+	// possible config is kept whole for the config parser.
+	configs sync.Pool
+	cache   *exeCache
 }
 
 // New compiles the engine for the intel's indicators.
@@ -47,6 +51,7 @@ func New(in *intel.Intel, opts Options) (*Engine, error) {
 	e := &Engine{in: in, opts: opts, sc: sc, kw: kw, kwBits: bits, cache: newExeCache(opts.CacheEntries)}
 	e.heads.New = func() any { b := make([]byte, headSize); return &b }
 	e.bufs.New = func() any { b := make([]byte, textBufSize); return &b }
+	e.configs.New = func() any { b := make([]byte, 0, minertext.MaxConfigBytes); return &b }
 	return e, nil
 }
 

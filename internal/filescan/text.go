@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-
-	"github.com/davyproject/davy/internal/minertext"
 )
 
 const (
@@ -29,6 +27,11 @@ func (s *scan) text(path string, head []byte, r io.Reader, kind textKind, depth 
 	b64 := s.base64Tracker(path, depth)
 	keepConfig := kind == kindConfig
 	var cfg []byte
+	if keepConfig {
+		cp := e.configs.Get().(*[]byte)
+		defer func() { *cp = (*cp)[:0]; e.configs.Put(cp) }()
+		cfg = (*cp)[:0]
+	}
 
 	bp := e.bufs.Get().(*[]byte)
 	defer e.bufs.Put(bp)
@@ -44,8 +47,10 @@ func (s *scan) text(path string, head []byte, r io.Reader, kind textKind, depth 
 		total        int64
 		idle         int
 	)
+	var fileMask uint32 // every keyword class of the text
 	flush := func() {
 		a.line(from, line, mask)
+		fileMask |= mask
 		line, mask, joined = line[:0], 0, 0
 	}
 	// Documents get only the base64 tracker, over up to MaxFileBytes, and
@@ -78,7 +83,7 @@ func (s *scan) text(path string, head []byte, r io.Reader, kind textKind, depth 
 			idle = 0
 		}
 		if keepConfig {
-			if len(cfg)+n <= minertext.MaxConfigBytes {
+			if len(cfg)+n <= cap(cfg) {
 				cfg = append(cfg, chunk...)
 			} else {
 				keepConfig, cfg = false, nil
@@ -94,6 +99,14 @@ func (s *scan) text(path string, head []byte, r io.Reader, kind textKind, depth 
 			chunk = chunk[len(seg):]
 			st.Write(seg, onKeyword) // the newline too, so no keyword spans lines
 			body := bytes.TrimSuffix(seg, []byte("\n"))
+			if i >= 0 && len(line) == 0 && len(body) <= maxLineBytes && !bytes.HasSuffix(body, []byte(`\`)) && !bytes.HasSuffix(body, []byte("\\\r")) {
+				// A whole line in the chunk: read in place, not copied.
+				lineNo++
+				a.line(from, bytes.TrimSuffix(body, []byte("\r")), mask)
+				fileMask |= mask
+				mask, from = 0, lineNo
+				continue
+			}
 			if room := maxLineBytes - len(line); room > 0 {
 				line = append(line, body[:min(len(body), room)]...)
 			}
@@ -122,7 +135,9 @@ func (s *scan) text(path string, head []byte, r io.Reader, kind textKind, depth 
 		flush()
 	}
 	b64.close()
-	if cfg != nil {
+	// A config names its pools with a stratum URL or a pool or URL key:
+	// most configs have none and are not parsed.
+	if cfg != nil && fileMask&(kwStratum|kwPoolKey) != 0 {
 		s.config(path, cfg, a)
 	}
 	s.add(a.finish(path)...)

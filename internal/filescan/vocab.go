@@ -100,6 +100,7 @@ const (
 	kwUserFlag                     // -u, --user, --wallet
 	kwChmod                        // chmod
 	kwMinerTerm                    // a miner word anywhere (co-signal for huge pages)
+	kwPoolKey                      // a config key that can name a pool (pool, url, server)
 )
 
 // keywords returns the keyword patterns and the class of each.
@@ -129,6 +130,9 @@ func keywords() ([][]byte, []uint32) {
 	add(kwPoolFlag, "-o", "--url", "--pool", "-P")
 	add(kwUserFlag, "-u", "--user", "--wallet", "-w", "-O")
 	add(kwChmod, "chmod")
+	for _, k := range []string{"pool", "url", "server"} {
+		add(kwPoolKey, k, strings.ToUpper(k[:1])+k[1:], strings.ToUpper(k))
+	}
 	for _, t := range minerTerms {
 		add(kwMinerTerm, t, strings.ToUpper(t[:1])+t[1:], strings.ToUpper(t))
 	}

@@ -1,14 +1,16 @@
 package filescan
 
 import (
-	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/zip"
 )
 
-// zip scans a zip archive. archive/zip needs an io.ReaderAt: when r is one
+// zip scans a zip archive, with klauspost's zip (archive/zip's API, with
+// its faster inflate: jars and source zips are large). It needs an io.ReaderAt: when r is one
 // (an *os.File, a bytes.Reader) and size is known it is used in place;
 // otherwise the zip is buffered in memory up to MaxZipBytes, and a larger
 // zip is not opened (ErrLimit). Spooling to disk was left out on purpose:

@@ -22,7 +22,8 @@ type ConfigFacts struct {
 	StratumURLs []string
 	// JSONPools is set for an XMRig/xmr-stak style JSON pool list.
 	JSONPools bool
-	// MinerKeys are keys only miner configs have ("donate-level", "randomx", ...).
+	// MinerKeys are keys only miner configs have ("donate-level", "randomx", ...),
+	// read from JSON configs that list pools.
 	MinerKeys []string
 	// WalletKey is set when a wallet/user key sits beside a pool.
 	WalletKey bool
@@ -55,10 +56,19 @@ func ParseConfig(data []byte) ConfigFacts {
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var doc map[string]any
-		if json.Unmarshal(trimmed, &doc) == nil {
-			f.fromJSON(doc)
-			return f
+		// Pools (and with them miner keys) are read only from "pools" and
+		// "pool_list": a JSON document without the word is checked, not
+		// decoded.
+		if !bytes.Contains(trimmed, []byte(`"pool`)) {
+			if json.Valid(trimmed) {
+				return f
+			}
+		} else {
+			var doc map[string]any
+			if json.Unmarshal(trimmed, &doc) == nil {
+				f.fromJSON(doc)
+				return f
+			}
 		}
 	}
 	// xmr-stak's pools.txt is a JSON fragment without braces and with
@@ -148,10 +158,31 @@ func (f *ConfigFacts) addPool(u string) {
 // stratumWord is the lower-case stem every stratum scheme starts with.
 var stratumWord = []byte("stratum")
 
+// containsFold reports whether data holds word (lower-case ASCII letters)
+// in any case, without copying data. It looks for the word's last letter
+// with the vectorised IndexByte, in both cases.
+func containsFold(data, word []byte) bool {
+	last := len(word) - 1
+	for _, c := range [2]byte{word[last], word[last] - 'a' + 'A'} {
+		for off := last; off < len(data); {
+			i := bytes.IndexByte(data[off:], c)
+			if i < 0 {
+				break
+			}
+			end := off + i + 1
+			if bytes.EqualFold(data[end-len(word):end], word) {
+				return true
+			}
+			off = end
+		}
+	}
+	return false
+}
+
 // findStratum runs the (case-insensitive, slow) URL regexp only on text
 // that holds the word at all: most config files do not.
 func findStratum(data []byte) [][]byte {
-	if !bytes.Contains(bytes.ToLower(data), stratumWord) {
+	if !containsFold(data, stratumWord) {
 		return nil
 	}
 	return StratumRe.FindAll(data, MaxFacts)

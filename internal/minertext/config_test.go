@@ -44,3 +44,24 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestContainsFold(t *testing.T) {
+	word := []byte("stratum")
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"stratum", true},
+		{"x STRATUM+tcp://", true},
+		{"url=StRaTuM+ssl://host:1", true},
+		{"ends with stratum", true},
+		{"stratu", false},
+		{"tratum m mmm", false},
+		{"", false},
+		{"m", false},
+	} {
+		if got := containsFold([]byte(tc.in), word); got != tc.want {
+			t.Errorf("containsFold(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
