@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,16 +58,29 @@ func floor(layoutDir string, parallel int, gunzip gunzipper) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("floor: %w", err)
 	}
+	// Largest layers first, as davy schedules them: the best order for
+	// a fixed number of workers.
+	sizes := make([]int64, len(layers))
+	for i, l := range layers {
+		if sizes[i], err = l.Size(); err != nil {
+			return sample{}, fmt.Errorf("floor: %w", err)
+		}
+	}
+	order := make([]int, len(layers))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sizes[b], sizes[a]) })
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for i, l := range layers {
+	for _, i := range order {
+		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = gunzipLayer(l.Compressed, gunzip)
+			errs[i] = gunzipLayer(layers[i].Compressed, gunzip)
 		}()
 	}
 	wg.Wait()

@@ -1,12 +1,14 @@
 package image
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"runtime"
+	"slices"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -189,7 +191,8 @@ func Walk(ctx context.Context, t Target, opts WalkOptions, visit Visitor) (Resul
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 launch:
-	for i, s := range specs {
+	for _, i := range largestFirst(specs) {
+		s := specs[i]
 		if _, ok := first[s.id]; ok {
 			continue
 		}
@@ -320,4 +323,18 @@ func layerResult(ctx context.Context, ref string, s layerSpec, n int, o WalkOpti
 		}
 	}
 	return rec
+}
+
+// largestFirst orders layer indexes by descending size, so that the large
+// layers start first and the small ones fill in at the end: with a layer
+// per worker, the scan ends when its longest layer does, and starting
+// that layer last would leave the other workers idle meanwhile. Equal
+// sizes keep their order.
+func largestFirst(specs []layerSpec) []int {
+	order := make([]int, len(specs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(specs[b].size, specs[a].size) })
+	return order
 }
