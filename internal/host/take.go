@@ -26,6 +26,10 @@ type Options struct {
 	Window time.Duration
 	// ExcludePIDs are left out of the snapshot (Davy's own PID, say).
 	ExcludePIDs []int
+	// PIDs, when set, limits the snapshot to these processes (an event
+	// source names the ones that just started); those that are gone are
+	// counted as SkipExited.
+	PIDs []int
 }
 
 // Reasons counted in Snapshot.Skipped. "Dropped" ones leave a process (or a
@@ -84,6 +88,7 @@ func Take(ctx context.Context, opts Options) (*Snapshot, error) {
 		fs:      fs,
 		skipped: map[string]int{},
 		exclude: make(map[int]bool, len(opts.ExcludePIDs)),
+		missing: map[int]bool{},
 		statBuf: make([]byte, maxStatSize),
 	}
 	for _, pid := range opts.ExcludePIDs {
@@ -172,6 +177,7 @@ type scanner struct {
 	fs      procfs.FS
 	skipped map[string]int
 	exclude map[int]bool
+	missing map[int]bool // Options.PIDs found gone
 	roots   cgroupRoots
 
 	bootTime time.Time
@@ -208,9 +214,24 @@ func (s *scanner) path(pid int, name string) string {
 // listProcs lists the processes of ProcFS by ascending PID, without the
 // excluded ones.
 func (s *scanner) listProcs() ([]procfs.Proc, error) {
-	all, err := s.fs.AllProcs()
-	if err != nil {
-		return nil, fmt.Errorf("host: reading %s: %w", s.opts.ProcFS, err)
+	var all procfs.Procs
+	if s.opts.PIDs != nil {
+		for _, pid := range s.opts.PIDs {
+			p, err := s.fs.Proc(pid)
+			if err != nil {
+				if !s.missing[pid] { // once, though a window lists twice
+					s.missing[pid] = true
+					s.skipped[SkipExited]++
+				}
+				continue
+			}
+			all = append(all, p)
+		}
+	} else {
+		var err error
+		if all, err = s.fs.AllProcs(); err != nil {
+			return nil, fmt.Errorf("host: reading %s: %w", s.opts.ProcFS, err)
+		}
 	}
 	procs := all[:0]
 	for _, p := range all {
@@ -337,6 +358,7 @@ func (s *scanner) readProcess(proc procfs.Proc, withThreads bool) *tracked {
 	}
 	at := time.Now()
 	p := &Process{PID: pid, PPID: st.PPID, Comm: st.Comm, Threads: st.NumThreads, UID: -1}
+	p.StartTicks = st.StartTime
 	if !s.bootTime.IsZero() {
 		p.Start = s.bootTime.Add(time.Duration(st.StartTime) * (time.Second / userHZ))
 	}

@@ -28,9 +28,12 @@ type Process struct {
 	CmdlineTruncated bool
 	Cwd              string
 	// UID owns /proc/PID (the effective UID); -1 if it could not be read.
-	UID     int
-	Start   time.Time
-	Threads int
+	UID   int
+	Start time.Time
+	// StartTicks is the start time in clock ticks after boot, as the
+	// kernel gives it: with PID, it names one process.
+	StartTicks uint64
+	Threads    int
 	// NetNS is the inode of the process's network namespace (0 if unknown).
 	NetNS uint64
 	// ContainerID is empty for processes outside a container.
