@@ -31,6 +31,9 @@ const maxConfigCandidates = 16
 // tool run from a directory that happens to hold a miner's config.json must
 // not inherit it.
 func (e *Env) processConfigs(p *host.Process) []configFile {
+	if p.Exited {
+		return nil // its root and cwd went with it
+	}
 	if v, ok := e.configs.Load(p.PID); ok {
 		return v.([]configFile)
 	}

@@ -70,3 +70,9 @@ func (e *Env) ResetScan() {
 func (e *Env) Close() error {
 	return e.exes.save()
 }
+
+// Forget drops what the Env cached about process pid (it exited, or ran a
+// new program), so that a reused PID does not inherit it.
+func (e *Env) Forget(pid int) {
+	e.configs.Delete(pid)
+}

@@ -37,6 +37,10 @@ func (d exeContent) Detect(ctx context.Context, env *Env, w *Workload) []finding
 		}
 		seen[key] = true
 		exePath := filepath.Join(env.ProcFS, strconv.Itoa(p.PID), "exe")
+		if p.Exited {
+			// Its PID may already name another process: read the file it ran.
+			exePath = filepath.Join(env.RootFS, p.Exe)
+		}
 		res, err := env.exes.scan(env.Files, p.ExeFile, func() (io.ReadCloser, error) {
 			f, _, err := openRegular(exePath)
 			return f, err

@@ -36,6 +36,9 @@ func (d minerLogs) Detect(_ context.Context, env *Env, w *Workload) []finding.Ev
 		paths = containerLogPaths(env.RootFS, w.Container)
 	} else {
 		for _, p := range w.Processes {
+			if p.Exited {
+				continue
+			}
 			paths = append(paths, processOutputPaths(env.ProcFS, p.PID)...)
 			pid = p.PID
 		}

@@ -4,47 +4,47 @@ import (
 	"strconv"
 )
 
-// Ancestor is one process above another in the process tree.
+// Ancestor is one process above another in the process tree. Cmdline is
+// read for the parent only (rules quote proc.pcmdline, not older ones).
 type Ancestor struct {
 	PID     int
 	Comm    string
 	Cmdline []string
 }
 
-// maxLineageCmdline bounds the command line read per ancestor: rules
+// maxLineageCmdline bounds the parent's command line as read here: rules
 // quote it, nothing parses it.
-const maxLineageCmdline = 64 << 10
+const maxLineageCmdline = 4 << 10
 
-// Lineage returns up to depth ancestors of pid, parent first, read from
-// procFS ("" means /proc). It stops at PID 1, at a process it cannot read
-// (it may have exited), or at a loop in a hostile tree.
-func Lineage(procFS string, pid, depth int) []Ancestor {
+// Lineage returns up to depth ancestors of a process whose parent is ppid,
+// parent first, read from procFS ("" means /proc): one stat read each. It
+// stops at PID 1, at a process it cannot read (it may have exited), or at
+// a loop in a hostile tree.
+func Lineage(procFS string, ppid, depth int) []Ancestor {
 	if procFS == "" {
 		procFS = "/proc"
 	}
 	buf := make([]byte, maxStatSize)
-	seen := map[int]bool{pid: true}
+	seen := map[int]bool{}
 	var out []Ancestor
-	for len(out) < depth {
-		st, err := readStatAt(procFS, pid, buf)
-		if err != nil || st.PPID <= 0 || seen[st.PPID] {
-			break
-		}
-		pid = st.PPID
+	for pid := ppid; pid > 0 && len(out) < depth && !seen[pid]; {
 		seen[pid] = true
-		pst, err := readStatAt(procFS, pid, buf)
+		st, err := readStatAt(procFS, pid, buf)
 		if err != nil {
 			break
 		}
-		a := Ancestor{PID: pid, Comm: pst.Comm}
-		cbuf := make([]byte, maxLineageCmdline)
-		if data, _, err := readFile(procFS+"/"+strconv.Itoa(pid)+"/cmdline", cbuf); err == nil {
-			a.Cmdline, _ = splitCmdline(data, maxCmdlineArgs)
+		a := Ancestor{PID: pid, Comm: st.Comm}
+		if len(out) == 0 {
+			cbuf := make([]byte, maxLineageCmdline)
+			if data, _, err := readFile(procFS+"/"+strconv.Itoa(pid)+"/cmdline", cbuf); err == nil {
+				a.Cmdline, _ = splitCmdline(data, maxCmdlineArgs)
+			}
 		}
 		out = append(out, a)
 		if pid == 1 {
 			break
 		}
+		pid = st.PPID
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -30,6 +31,9 @@ type Options struct {
 	// source names the ones that just started); those that are gone are
 	// counted as SkipExited.
 	PIDs []int
+	// NoSockets leaves sockets out: a process that has just exec'd has
+	// none worth the cost of reading its namespace's socket tables.
+	NoSockets bool
 }
 
 // Reasons counted in Snapshot.Skipped. "Dropped" ones leave a process (or a
@@ -97,6 +101,11 @@ func Take(ctx context.Context, opts Options) (*Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	defer func() {
+		for _, f := range s.release {
+			f()
+		}
+	}()
 	procs, err := s.listProcs()
 	if err != nil {
 		return nil, err
@@ -154,7 +163,9 @@ func Take(ctx context.Context, opts Options) (*Snapshot, error) {
 		s.containerCPU(final, cs0)
 	}
 
-	s.readSockets(final)
+	if !opts.NoSockets {
+		s.readSockets(final)
+	}
 
 	snap := &Snapshot{
 		Taken:     taken,
@@ -185,6 +196,8 @@ type scanner struct {
 
 	statBuf    []byte
 	cmdlineBuf []byte
+	// release returns pooled buffers when the snapshot is done.
+	release []func()
 
 	// cgroup CPU counters read at the end of the window, by container ID
 	containerCPUs map[string]float64
@@ -243,8 +256,14 @@ func (s *scanner) listProcs() ([]procfs.Proc, error) {
 	return procs, nil
 }
 
-// readSystem reads boot time and CPU count from /proc/stat.
+// readSystem reads boot time and CPU count from /proc/stat, or from what
+// an earlier snapshot read of the same ProcFS in the last minute: an agent
+// takes a snapshot per exec, and /proc/stat is long on a big machine.
 func (s *scanner) readSystem() {
+	if info, ok := systemInfos.get(s.opts.ProcFS); ok {
+		s.bootTime, s.cpus = info.boot, info.cpus
+		return
+	}
 	s.cpus = runtime.NumCPU()
 	var st procfs.Stat
 	err := guard(func() error {
@@ -260,6 +279,42 @@ func (s *scanner) readSystem() {
 	if len(st.CPU) > 0 {
 		s.cpus = len(st.CPU)
 	}
+	systemInfos.put(s.opts.ProcFS, systemInfo{boot: s.bootTime, cpus: s.cpus})
+}
+
+// cmdlineBufs are the 1 MiB buffers command lines are read into.
+var cmdlineBufs = sync.Pool{New: func() any { b := make([]byte, maxCmdlineSize); return &b }}
+
+// systemInfo is what /proc/stat says about the machine.
+type systemInfo struct {
+	boot time.Time
+	cpus int
+	at   time.Time
+}
+
+// systemInfoTTL bounds how stale the CPU count may be (CPUs can be
+// hot-plugged; the boot time never changes).
+const systemInfoTTL = time.Minute
+
+type systemInfoCache struct {
+	mu sync.Mutex
+	m  map[string]systemInfo
+}
+
+var systemInfos = &systemInfoCache{m: map[string]systemInfo{}}
+
+func (c *systemInfoCache) get(procFS string) (systemInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.m[procFS]
+	return info, ok && time.Since(info.at) < systemInfoTTL
+}
+
+func (c *systemInfoCache) put(procFS string, info systemInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info.at = time.Now()
+	c.m[procFS] = info
 }
 
 // uptime returns the seconds since boot from ProcFS/uptime, or -1.
@@ -365,7 +420,9 @@ func (s *scanner) readProcess(proc procfs.Proc, withThreads bool) *tracked {
 
 	// cmdline, bounded
 	if s.cmdlineBuf == nil {
-		s.cmdlineBuf = make([]byte, maxCmdlineSize)
+		bp := cmdlineBufs.Get().(*[]byte)
+		s.cmdlineBuf = *bp
+		s.release = append(s.release, func() { cmdlineBufs.Put(bp) })
 	}
 	data, full, err := readFile(s.path(pid, "cmdline"), s.cmdlineBuf)
 	if err != nil {
@@ -449,17 +506,21 @@ func (s *scanner) setExe(p *Process, exe string) {
 	p.ExeMemfd = strings.HasPrefix(exe, "/memfd:")
 	// stat follows the magic link into the process's mount namespace, and
 	// still works when the file was deleted.
-	var st unix.Stat_t
-	if err := unix.Stat(s.path(p.PID, "exe"), &st); err != nil {
+	id, err := FileIDOf(s.path(p.PID, "exe"))
+	if err != nil {
 		s.skipped[SkipExeStat]++
 		return
 	}
-	p.ExeFile = FileID{
-		Dev:   st.Dev,
-		Inode: st.Ino,
-		Size:  st.Size,
-		Mtime: st.Mtim.Nano(),
+	p.ExeFile = id
+}
+
+// FileIDOf stats path (following links) for its FileID.
+func FileIDOf(path string) (FileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return FileID{}, err
 	}
+	return FileID{Dev: st.Dev, Inode: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano()}, nil
 }
 
 // readThreads samples the CPU ticks of each thread, reusing dst. A process

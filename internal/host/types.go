@@ -51,6 +51,10 @@ type Process struct {
 	ThreadIDs []int
 	// Sockets are the TCP and UDP sockets this process holds.
 	Sockets []Socket
+	// Exited is set on a process known only from an event because it ended
+	// before /proc could be read: PID, PPID, Comm and Exe (the path it
+	// executed, on the host) are all there is, and /proc/PID is not its.
+	Exited bool
 }
 
 // FileID identifies a file's content well enough to cache scan results.
