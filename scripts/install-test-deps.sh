@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite runs for real: podman with runc for container
 # tests, busybox-static for a shell inside test containers, Debian's
-# docker-registry for the image tests (the tests start it on loopback
-# themselves), and the honest heavy tools the benign workloads use.
+# docker-registry for the image tests and Debian's prometheus-alertmanager
+# for the alert tests (the tests start both on loopback themselves), and the
+# honest heavy tools the benign workloads use.
 # Idempotent; needs root and apt.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v gzip >/dev/null || need+=(gzip)
 command -v file >/dev/null || need+=(file)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v strip >/dev/null || need+=(binutils)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -25,4 +27,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	# The tests run their own alertmanager on a loopback port; the
+	# package's service would listen on every interface (9093, and 9094
+	# for clustering), so it is not left running where systemd started it.
+	if [[ " ${need[*]} " == *" prometheus-alertmanager "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus-alertmanager.service >/dev/null 2>&1 || true
+	fi
 fi
