@@ -51,4 +51,5 @@ func init() {
 	rule(Rule{ID: "DAVY-P002", Group: GroupLocation, Weight: 30, Weak: true, Summary: "executable was deleted from disk after it started"})
 	rule(Rule{ID: "DAVY-P003", Group: GroupLocation, Weight: 10, Weak: true, Summary: "process name differs from its executable's name"})
 	rule(Rule{ID: "DAVY-P004", Group: GroupLocation, Weight: 40, Weak: true, Summary: "executable runs from an anonymous memory file (memfd)"})
+	rule(Rule{ID: "DAVY-D001", Group: GroupLocation, Weight: 35, Weak: true, Summary: "executable is not part of the container's image (written or changed after the container started)"})
 }
