@@ -2,7 +2,7 @@ GO ?= go
 # Integration tests fail (rather than skip) when a component is missing.
 export DAVY_REQUIRE_INTEGRATION ?= 1
 
-.PHONY: build test test-deps vet fuzz bench bench-image eval clean
+.PHONY: build test test-deps vet fuzz bench bench-image bench-agent bench-rules eval clean
 
 build:
 	$(GO) build -o bin/davy ./cmd/davy
@@ -26,6 +26,13 @@ bench: test-deps
 bench-image:
 	./scripts/install-bench-deps.sh
 	$(GO) run ./bench/imagescan
+
+# The agent under exec churn with idle containers (root).
+bench-agent: test-deps
+	$(GO) run ./bench/agent
+
+bench-rules:
+	$(GO) run ./bench/rules
 
 eval: test-deps
 	$(GO) run ./bench/eval

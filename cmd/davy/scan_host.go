@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,22 +15,20 @@ import (
 )
 
 type scanHostFlags struct {
-	procfs, sysfs, rootfs string
-	window                time.Duration
-	groups                []string
-	ignore                []string
-	cacheDir              string
-	intel                 string
-	output                string
-	all                   bool
-	reasons               int
-	exitCode              int
-	failOn                string
-	enable, disable       map[string]*bool
+	hostPathFlags
+	detectorFlags
+	window   time.Duration
+	cacheDir string
+	intel    string
+	output   string
+	all      bool
+	reasons  int
+	exitCode int
+	failOn   string
 }
 
 func newScanHostCmd(g *globals) *cobra.Command {
-	f := &scanHostFlags{enable: map[string]*bool{}, disable: map[string]*bool{}}
+	f := &scanHostFlags{}
 	cmd := &cobra.Command{
 		Use:   "host",
 		Short: "Assess every container and process on this machine",
@@ -49,12 +46,8 @@ network.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runScanHost(cmd, g, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.procfs, "path.procfs", "/proc", "procfs mount point")
-	fl.StringVar(&f.sysfs, "path.sysfs", "/sys", "sysfs mount point")
-	fl.StringVar(&f.rootfs, "path.rootfs", "/", "host root filesystem (for container logs)")
+	f.hostPathFlags.register(fl)
 	fl.DurationVar(&f.window, "window", 5*time.Second, "CPU sampling window")
-	fl.StringSliceVar(&f.groups, "groups", nil, "run only detectors of these groups: "+groupNames())
-	fl.StringSliceVar(&f.ignore, "ignore", nil, "evidence IDs to leave out of every verdict (e.g. DAVY-P003)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where executable scan results are cached between runs (empty: no disk cache)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json")
@@ -62,10 +55,7 @@ network.`,
 	fl.IntVar(&f.reasons, "reasons", 3, "evidence lines per workload in the table")
 	fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when a workload is at or above --fail-on")
 	fl.StringVar(&f.failOn, "fail-on", "miner", "verdict that triggers --exit-code: miner, suspicious")
-	for _, d := range detect.All() {
-		f.enable[d.Name()] = fl.Bool("detector."+d.Name(), false, fmt.Sprintf("enable the %s detector (group %s) even when --groups leaves it out", d.Name(), d.Group()))
-		f.disable[d.Name()] = fl.Bool("no-detector."+d.Name(), false, fmt.Sprintf("disable the %s detector", d.Name()))
-	}
+	f.detectorFlags.register(fl)
 	return cmd
 }
 
@@ -81,23 +71,9 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 	if err != nil {
 		return err
 	}
-	sel := detect.Selection{Ignore: f.ignore}
-	for _, s := range f.groups {
-		gr, err := finding.ParseGroup(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("--groups: %w", err)
-		}
-		sel.Groups = append(sel.Groups, gr)
-	}
-	for name, on := range f.enable {
-		if *on {
-			sel.Enable = append(sel.Enable, name)
-		}
-	}
-	for name, off := range f.disable {
-		if *off {
-			sel.Disable = append(sel.Disable, name)
-		}
+	sel, err := f.selection()
+	if err != nil {
+		return err
 	}
 	log := g.logger()
 	start := time.Now()
@@ -120,14 +96,6 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 		}
 	}
 	return nil
-}
-
-func groupNames() string {
-	var s []string
-	for _, g := range finding.Groups {
-		s = append(s, string(g))
-	}
-	return strings.Join(s, ",")
 }
 
 // defaultCacheDir follows the XDG cache convention ($XDG_CACHE_HOME or

@@ -142,8 +142,10 @@ func TestTakeRealContainer(t *testing.T) {
 		t.Errorf("CPULimit = %v, want 0.5", c.CPULimit)
 	}
 	// The quota holds the loop at half a core at most; the counter says so.
-	if c.CPU < 0.2 || c.CPU > 0.6 {
-		t.Errorf("container CPU = %.2f cores, want about 0.5", c.CPU)
+	// How much of that half it gets depends on what else the machine runs
+	// (other test packages), so the lower bound only says it ran.
+	if c.CPU <= 0.02 || c.CPU > 0.6 {
+		t.Errorf("container CPU = %.2f cores, want above 0 and at most the 0.5 quota", c.CPU)
 	}
 	var sum float64
 	for _, pid := range c.PIDs {

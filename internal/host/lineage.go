@@ -8,6 +8,7 @@ import (
 // read for the parent only (rules quote proc.pcmdline, not older ones).
 type Ancestor struct {
 	PID     int
+	PPID    int
 	Comm    string
 	Cmdline []string
 }
@@ -33,7 +34,7 @@ func Lineage(procFS string, ppid, depth int) []Ancestor {
 		if err != nil {
 			break
 		}
-		a := Ancestor{PID: pid, Comm: st.Comm}
+		a := Ancestor{PID: pid, PPID: st.PPID, Comm: st.Comm}
 		if len(out) == 0 {
 			cbuf := make([]byte, maxLineageCmdline)
 			if data, _, err := readFile(procFS+"/"+strconv.Itoa(pid)+"/cmdline", cbuf); err == nil {

@@ -112,7 +112,7 @@ func Take(ctx context.Context, opts Options) (*Snapshot, error) {
 	}
 	taken := time.Now()
 	s.readSystem()
-	s.roots = findCgroupRoots(opts.SysFS)
+	s.roots = cgroupRootsOf(opts.SysFS)
 
 	// First pass: everything about every process.
 	withThreads := opts.Window > 0
@@ -281,6 +281,31 @@ func (s *scanner) readSystem() {
 	}
 	systemInfos.put(s.opts.ProcFS, systemInfo{boot: s.bootTime, cpus: s.cpus})
 }
+
+// cgroupRootsOf returns the cgroup hierarchies under sysFS, found again at
+// most once a minute: mounts rarely change, and an agent takes a snapshot
+// per exec.
+func cgroupRootsOf(sysFS string) cgroupRoots {
+	rootsMu.Lock()
+	defer rootsMu.Unlock()
+	if r, ok := rootsSeen[sysFS]; ok && time.Since(r.at) < systemInfoTTL {
+		return r.roots
+	}
+	r := findCgroupRoots(sysFS)
+	rootsSeen[sysFS] = struct {
+		roots cgroupRoots
+		at    time.Time
+	}{r, time.Now()}
+	return r
+}
+
+var (
+	rootsMu   sync.Mutex
+	rootsSeen = map[string]struct {
+		roots cgroupRoots
+		at    time.Time
+	}{}
+)
 
 // cmdlineBufs are the 1 MiB buffers command lines are read into.
 var cmdlineBufs = sync.Pool{New: func() any { b := make([]byte, maxCmdlineSize); return &b }}

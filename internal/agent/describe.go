@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/davyproject/davy/internal/detect"
+	"github.com/davyproject/davy/internal/host"
+	"github.com/davyproject/davy/internal/rules"
+)
+
+// ancestorDepth is how many ancestors proc.aname[N] can reach.
+const ancestorDepth = 6
+
+// procInfo is what the agent knows of a process, kept from its exec for
+// its connections and its exit.
+type procInfo struct {
+	key       string // the workload, for deduplication
+	proc      rules.Process
+	container rules.Container
+	verdict   string
+	score     int
+	evidence  []string
+	cpuRatio  float64
+}
+
+// describe turns a process and the assessment of its workload into the
+// fields rules read.
+func (a *Agent) describe(w *detect.Workload, p *host.Process, as *detect.Assessment) *procInfo {
+	info := &procInfo{key: workloadKey(w), verdict: string(as.Verdict), score: as.Score, evidence: evidenceIDs(as)}
+	rp := rules.Process{Name: p.Comm, ExePath: p.Exe, PID: p.PID, PPID: p.PPID, Cwd: p.Cwd}
+	if p.ExeDeleted {
+		rp.ExePath += " (deleted)"
+	}
+	if len(p.Cmdline) > 0 {
+		rp.Exe = p.Cmdline[0]
+		rp.Args = p.Cmdline[1:]
+		rp.Cmdline = strings.Join(append([]string{p.Comm}, p.Cmdline[1:]...), " ")
+	} else {
+		rp.Cmdline = p.Comm
+	}
+	if p.UID >= 0 {
+		rp.UID = uint32(p.UID)
+		rp.User = a.users.name(p.UID)
+	}
+	for i, anc := range a.ancestors.lineage(p.PPID, ancestorDepth) {
+		rp.Ancestors = append(rp.Ancestors, anc.Comm)
+		if i == 0 {
+			rp.PPID, rp.PName = anc.PID, anc.Comm
+			rp.PCmdline = strings.Join(append([]string{anc.Comm}, tail(anc.Cmdline)...), " ")
+		}
+	}
+	info.proc = rp
+	if w.Container != nil {
+		info.container = rules.Container{ID: w.Container.ID, Name: w.Name}
+		info.cpuRatio = w.Container.CPURatio()
+	} else if p.ContainerID != "" {
+		info.container = rules.Container{ID: p.ContainerID, Name: w.Name}
+	}
+	return info
+}
+
+func tail(args []string) []string {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[1:]
+}
+
+// ruleEvent builds the event rules see. Slices are shared with info, which
+// is never modified after describe.
+func (a *Agent) ruleEvent(typ string, at time.Time, info *procInfo) rules.Event {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return rules.Event{
+		EvtType:   typ,
+		Time:      at,
+		Proc:      info.proc,
+		Container: info.container,
+		Davy:      rules.Davy{Verdict: info.verdict, Score: info.score, Evidence: info.evidence, CPURatio: info.cpuRatio},
+	}
+}
+
+// workloadKey names a workload for deduplication: a container by its ID,
+// a bare process by its PID and start time, so a reused PID is another
+// workload.
+func workloadKey(w *detect.Workload) string {
+	if w.Kind == detect.KindContainer {
+		return "container:" + w.ID
+	}
+	key := "process:" + w.ID
+	if len(w.Processes) == 1 && w.Processes[0].StartTicks != 0 {
+		key += "@" + strconv.FormatUint(w.Processes[0].StartTicks, 10)
+	}
+	return key
+}
+
+func evidenceIDs(as *detect.Assessment) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range as.Evidence {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
