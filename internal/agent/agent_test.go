@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,14 +21,18 @@ import (
 
 // collector keeps every alert the agent emits.
 type collector struct {
-	mu  sync.Mutex
-	all []alert.Alert
-	new chan struct{}
+	mu      sync.Mutex
+	all     []alert.Alert
+	new     chan struct{}
+	forward func(alert.Alert) // also gets every alert, when set
 }
 
 func newCollector() *collector { return &collector{new: make(chan struct{}, 1)} }
 
 func (c *collector) emit(a alert.Alert) {
+	if c.forward != nil {
+		c.forward(a)
+	}
 	c.mu.Lock()
 	c.all = append(c.all, a)
 	c.mu.Unlock()
@@ -77,13 +82,16 @@ func pidIs(pid int) func(alert.Alert) bool {
 }
 
 // startAgent runs an agent with the default rules until the test ends.
-func startAgent(t *testing.T, source string, interval time.Duration, m *Metrics) (*Agent, *collector) {
+func startAgent(t *testing.T, source string, interval time.Duration, m *Metrics, forward ...func(alert.Alert)) (*Agent, *collector) {
 	t.Helper()
 	rs, err := rules.Load(rules.Options{}, rules.DefaultSource())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := newCollector()
+	if len(forward) > 0 {
+		c.forward = forward[0]
+	}
 	a, err := New(Options{Source: source, Rules: rs, Thresholds: detect.DefaultThresholds, Interval: interval,
 		Window: 500 * time.Millisecond, Emit: c.emit, Metrics: m, Cooldown: time.Hour})
 	if err != nil {
@@ -197,3 +205,8 @@ func benchAgent(tb testing.TB, c *collector) *Agent {
 	}
 	return a
 }
+
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// exec1 runs one short process.
+func exec1() error { return exec.Command("true").Run() }
