@@ -169,7 +169,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.o.Log.Warn("saving the executable cache", "err", err)
 		}
 	}()
-	src, err := events.Open(a.o.Source, events.Options{ProcFS: a.o.ProcFS, PollInterval: a.o.PollInterval, Logger: a.o.Log})
+	src, err := events.Open(a.o.Source, events.Options{ProcFS: a.o.ProcFS, PollInterval: a.o.PollInterval, Logger: a.o.Log, NoFork: true})
 	if err != nil {
 		return fmt.Errorf("agent: event source: %w", err)
 	}

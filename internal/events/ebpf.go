@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -30,7 +31,8 @@ type ebpfSource struct {
 	objs    eventsObjects
 	links   []link.Link
 	rd      *ringbuf.Reader
-	connect bool // sys_enter_connect is attached
+	connect bool          // sys_enter_connect is attached
+	batch   time.Duration // poll interval of the ring when records do not wake the reader
 
 	c   counters
 	ran atomic.Bool
@@ -79,8 +81,16 @@ func openEBPF(opts Options) (*ebpfSource, error) {
 		return nil, err
 	}
 	spec.Maps[eventsMapEvents].MaxEntries = size
+	batch := opts.batchWindow()
+	if batch > 0 {
+		// A quarter of the ring wakes the reader early, long before the
+		// ring fills between two polls.
+		if err := spec.Variables[eventsVarWakeupBytes].Set(size / 4); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", eventsVarWakeupBytes, err)
+		}
+	}
 
-	s := &ebpfSource{connect: connect}
+	s := &ebpfSource{connect: connect, batch: batch}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		// A *ebpf.VerifierError's message ends with the verifier log's
 		// last lines; %+v of it gives the whole log.
@@ -92,7 +102,9 @@ func openEBPF(opts Options) (*ebpfSource, error) {
 	tps := []tracepoint{
 		{"sched", "sched_process_exec", s.objs.DavyExec},
 		{"sched", "sched_process_exit", s.objs.DavyExit},
-		{"task", "task_newtask", s.objs.DavyFork},
+	}
+	if !opts.NoFork {
+		tps = append(tps, tracepoint{"task", "task_newtask", s.objs.DavyFork})
 	}
 	if connect {
 		tps = append(tps, tracepoint{"syscalls", "sys_enter_connect", s.objs.DavyConnect})
@@ -211,7 +223,15 @@ func (s *ebpfSource) Run(ctx context.Context, out chan<- Event) error {
 		dec recordDecoder
 	)
 	for {
+		if s.batch > 0 {
+			// Records arrive without a wakeup (see wakeup_bytes): an
+			// empty ring is polled again after the batch window.
+			s.rd.SetDeadline(time.Now().Add(s.batch))
+		}
 		if err := s.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
 			if ctx.Err() != nil || errors.Is(err, os.ErrClosed) && s.isClosed() {
 				return nil
 			}

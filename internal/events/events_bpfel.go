@@ -29,6 +29,7 @@ const (
 	eventsVarExitGroupDeadOff = "exit_group_dead_off"
 	eventsVarNewtaskFlagsOff  = "newtask_flags_off"
 	eventsVarNewtaskPidOff    = "newtask_pid_off"
+	eventsVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadEvents returns the embedded CollectionSpec for events.
@@ -98,6 +99,7 @@ type eventsVariableSpecs struct {
 	ExitGroupDeadOff *ebpf.VariableSpec `ebpf:"exit_group_dead_off"`
 	NewtaskFlagsOff  *ebpf.VariableSpec `ebpf:"newtask_flags_off"`
 	NewtaskPidOff    *ebpf.VariableSpec `ebpf:"newtask_pid_off"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // eventsObjects contains all objects after they have been loaded into the kernel.
@@ -142,6 +144,7 @@ type eventsVariables struct {
 	ExitGroupDeadOff *ebpf.Variable `ebpf:"exit_group_dead_off"`
 	NewtaskFlagsOff  *ebpf.Variable `ebpf:"newtask_flags_off"`
 	NewtaskPidOff    *ebpf.Variable `ebpf:"newtask_pid_off"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // eventsPrograms contains all programs after they have been loaded into the kernel.

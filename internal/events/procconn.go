@@ -31,10 +31,11 @@ const (
 // user namespaces, and CAP_NET_ADMIN on older kernels. The kernel sends
 // only PIDs: Comm and Filename stay empty.
 type procConnSource struct {
-	log *slog.Logger
-	f   *os.File // the netlink socket, non-blocking, in Go's poller
-	rc  syscall.RawConn
-	seq uint32
+	log    *slog.Logger
+	noFork bool
+	f      *os.File // the netlink socket, non-blocking, in Go's poller
+	rc     syscall.RawConn
+	seq    uint32
 
 	c      counters
 	ran    atomic.Bool
@@ -71,9 +72,10 @@ func openProcConn(opts Options) (*procConnSource, error) {
 		return nil, fmt.Errorf("proc connector socket: %w", err)
 	}
 	s := &procConnSource{
-		log: opts.logger(),
-		f:   f,
-		rc:  rc,
+		log:    opts.logger(),
+		noFork: opts.NoFork,
+		f:      f,
+		rc:     rc,
 		// Any value will do; a distinct one tells our acknowledgement
 		// from those of other listeners, which every listener receives.
 		// In 1..2³²-2, so that ack+1 is never 0, the ack of every event.
@@ -216,8 +218,8 @@ func (s *procConnSource) event(m *procMsg) (Event, bool) {
 	d := m.Data
 	switch m.What {
 	case procEventFork:
-		if d[2] != d[3] {
-			return ev, false // a new thread
+		if d[2] != d[3] || s.noFork {
+			return ev, false // a new thread, or forks not wanted
 		}
 		ev.Kind, ev.PID, ev.TGID, ev.PPID = Fork, int(d[2]), int(d[3]), int(d[1])
 	case procEventExec:

@@ -132,6 +132,15 @@ type Options struct {
 	// Logger receives the choice of source and rare incidents; nil for
 	// slog.Default().
 	Logger *slog.Logger
+	// BatchWindow is, for eBPF, how late an event may be delivered so that
+	// a burst wakes the reader once instead of once per event: 0 means 20
+	// ms, a negative value wakes it on every event. Under process churn
+	// the per-event wakeups cost more than the events.
+	BatchWindow time.Duration
+	// NoFork leaves Fork events out where the source can (eBPF does not
+	// attach its fork program): a consumer that judges programs, not
+	// processes, saves a third of the events under process churn.
+	NoFork bool
 }
 
 func (o Options) logger() *slog.Logger {
@@ -139,6 +148,20 @@ func (o Options) logger() *slog.Logger {
 		return o.Logger
 	}
 	return slog.Default()
+}
+
+// defaultBatchWindow is BatchWindow's default: far below the time anything
+// acts on an event, far above the cost of a wakeup.
+const defaultBatchWindow = 20 * time.Millisecond
+
+func (o Options) batchWindow() time.Duration {
+	switch {
+	case o.BatchWindow < 0:
+		return 0
+	case o.BatchWindow == 0:
+		return defaultBatchWindow
+	}
+	return o.BatchWindow
 }
 
 func (o Options) procFS() string {

@@ -271,3 +271,29 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+// TestNoFork asks the kernel sources for no Fork events: execs and exits
+// still come, forks do not.
+func TestNoFork(t *testing.T) {
+	testenv.NeedRoot(t)
+	for _, name := range []string{EBPF, ProcConnector} {
+		t.Run(name, func(t *testing.T) {
+			src, err := Open(name, Options{NoFork: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { src.Close() })
+			rec := record(t, src)
+			pid := runProcess(t, "/bin/true")
+			rec.wait(t, "exec", func(e Event) bool { return e.Kind == Exec && e.TGID == pid })
+			rec.wait(t, "exit", func(e Event) bool { return e.Kind == Exit && e.TGID == pid })
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			for _, e := range rec.evs {
+				if e.Kind == Fork {
+					t.Fatalf("fork event %+v with NoFork", e)
+				}
+			}
+		})
+	}
+}

@@ -31,8 +31,9 @@ type Options struct {
 	// source names the ones that just started); those that are gone are
 	// counted as SkipExited.
 	PIDs []int
-	// NoSockets leaves sockets out: a process that has just exec'd has
-	// none worth the cost of reading its namespace's socket tables.
+	// NoSockets leaves sockets (and network namespaces) out: a process
+	// that has just exec'd has none worth the cost of reading its
+	// namespace's socket tables.
 	NoSockets bool
 }
 
@@ -506,7 +507,9 @@ func (s *scanner) readProcess(proc procfs.Proc, withThreads bool) *tracked {
 		p.ContainerID = t.cg.info.ContainerID
 	}
 
-	if target, err := os.Readlink(s.path(pid, "ns/net")); err != nil {
+	if s.opts.NoSockets {
+		// The namespace only says where to read socket tables.
+	} else if target, err := os.Readlink(s.path(pid, "ns/net")); err != nil {
 		if s.fieldErr(pid, err, SkipNetNS) {
 			return nil
 		}

@@ -56,6 +56,11 @@ volatile const __u32 connect_fd_off = 0;      // sys_enter_connect.fd
 volatile const __u32 connect_addr_off = 0;    // sys_enter_connect.uservaddr
 volatile const __u32 connect_len_off = 0;     // sys_enter_connect.addrlen
 
+// Wake the reader only once this many bytes wait in the ring (0: on every
+// record). The reader then polls on a short timer, so a burst of events
+// costs one wakeup rather than one each.
+volatile const __u32 wakeup_bytes = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); // the loader may change it
@@ -100,6 +105,16 @@ static __always_inline long read_field(void *dst, __u32 size, void *ctx, __u32 o
 
 // Runs in the new program's context after a successful execve: the current
 // task is the exec'ing process, now its thread-group leader.
+// submit_flags says whether this record wakes the reader (see wakeup_bytes).
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int davy_exec(void *ctx)
 {
@@ -116,7 +131,7 @@ int davy_exec(void *ctx)
 					      (char *)ctx + DATA_LOC_OFFSET(loc)) < 0)
 			e->filename[0] = 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -140,7 +155,7 @@ int davy_exit(void *ctx)
 		return 0;
 	}
 	fill_hdr(e, KIND_EXIT);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -169,7 +184,7 @@ int davy_fork(void *ctx)
 	e->ppid = (flags & CLONE_PARENT) ? 0 : e->tgid;
 	e->pid = child;
 	e->tgid = child;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -212,6 +227,6 @@ int davy_connect(void *ctx)
 		count_lost();
 		return 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }

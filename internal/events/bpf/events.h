@@ -26,6 +26,15 @@ enum {
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
+/* bpf_ringbuf_submit flags and bpf_ringbuf_query fields, same header. */
+enum {
+	BPF_RB_NO_WAKEUP = 1,
+	BPF_RB_FORCE_WAKEUP = 2,
+};
+enum {
+	BPF_RB_AVAIL_DATA = 0,
+};
+
 #define AF_INET 2
 #define AF_INET6 10
 
