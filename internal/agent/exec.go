@@ -84,7 +84,8 @@ func (a *Agent) onConnect(ctx context.Context, pid int, ev events.Event) {
 		a.procs.put(pid, info)
 	}
 	e := a.ruleEvent(rules.EventConnect, ev.Time, info)
-	e.Fd = rules.Fd{SIP: ev.Dst.Addr(), SPort: ev.Dst.Port(), L4Proto: "tcp"}
+	// connect(2) is TCP or UDP; the event does not say which.
+	e.Fd = rules.Fd{SIP: ev.Dst.Addr(), SPort: ev.Dst.Port()}
 	e.Fd.Name = "->" + ev.Dst.String()
 	if a.env.Intel.PoolPort(ev.Dst.Port()) {
 		e.Davy.Evidence = append(e.Davy.Evidence[:len(e.Davy.Evidence):len(e.Davy.Evidence)], "DAVY-N002")
