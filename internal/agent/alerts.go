@@ -19,7 +19,7 @@ func (a *Agent) match(ev *rules.Event, key string) {
 		a.o.Metrics.ruleMatch(r.Name, r.Priority.String())
 		al := alert.Alert{
 			Output:       r.Output(ev),
-			Priority:     alertPriority(r.Priority),
+			Priority:     r.Priority,
 			Rule:         r.Name,
 			Time:         ev.Time,
 			OutputFields: r.OutputFields(ev),
@@ -37,16 +37,6 @@ func (a *Agent) emit(als ...alert.Alert) {
 		a.o.Metrics.alert(al.Priority.String())
 		a.o.Emit(al)
 	}
-}
-
-// alertPriority maps a rule's priority (Falco's order, most severe first)
-// to the alert's (least severe first) by name, which both share.
-func alertPriority(p rules.Priority) alert.Priority {
-	ap, err := alert.ParsePriority(p.String())
-	if err != nil {
-		return alert.PriorityWarning
-	}
-	return ap
 }
 
 // ruleResponse names the alert every response action raises.
