@@ -108,11 +108,20 @@ func TestBadFlagsExitOneWithMessage(t *testing.T) {
 		"unknown evidence": {"scan", "host", "--ignore", "DAVY-Z000", "--window", "0"},
 		"missing procfs":   {"scan", "host", "--path.procfs", "/nonexistent", "--window", "0"},
 		"garbage intel":    {"scan", "host", "--intel", "/nonexistent-intel", "--window", "0"},
+		"agent priority":   {"agent", "--stdout-priority", "loud"},
+		"agent response":   {"agent", "--respond", "delete"},
+		"agent no output":  {"agent", "--stdout-priority", "none"},
+		"agent header":     {"agent", "--webhook", "http://127.0.0.1:1/", "--webhook-header", "novalue"},
+		"agent rules":      {"agent", "--rules", "/nonexistent/rules.yaml"},
+		"agent source":     {"agent", "--source", "telepathy", "--metrics-addr", ""},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, stderr, code := runDavy(t, args...)
-			if code != 1 || !strings.HasPrefix(stderr, "davy: ") {
+			// Details (such as each rules problem) may come first; the
+			// last line says what failed.
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != 1 || !strings.HasPrefix(lines[len(lines)-1], "davy: ") {
 				t.Fatalf("code %d, stderr %q", code, stderr)
 			}
 		})
