@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -259,38 +260,7 @@ func intCheck(f *field, o op, vals []value) (evalFn, *checkError) {
 		}
 		nums[i] = n
 	}
-	get := f.num
-	if o.takesList() {
-		return func(e *Event) bool {
-			n, ok := get(e)
-			if !ok {
-				return false
-			}
-			for _, v := range nums {
-				if n == v {
-					return true
-				}
-			}
-			return false
-		}, nil
-	}
-	v := nums[0]
-	var cmp func(a, b int64) bool
-	switch o {
-	case opEq:
-		cmp = func(a, b int64) bool { return a == b }
-	case opNe:
-		cmp = func(a, b int64) bool { return a != b }
-	case opLt:
-		cmp = func(a, b int64) bool { return a < b }
-	case opLe:
-		cmp = func(a, b int64) bool { return a <= b }
-	case opGt:
-		cmp = func(a, b int64) bool { return a > b }
-	case opGe:
-		cmp = func(a, b int64) bool { return a >= b }
-	}
-	return func(e *Event) bool { n, ok := get(e); return ok && cmp(n, v) }, nil
+	return compare(f.num, o, nums), nil
 }
 
 func floatCheck(f *field, o op, vals []value) (evalFn, *checkError) {
@@ -302,35 +272,33 @@ func floatCheck(f *field, o op, vals []value) (evalFn, *checkError) {
 		}
 		nums[i] = n
 	}
-	get := f.flt
+	return compare(f.flt, o, nums), nil
+}
+
+// compare builds a numeric check: membership for list operators, else the
+// comparison with the one value, each as its own closure so evaluation
+// pays no dispatch on the operator. An absent field never matches.
+func compare[T int64 | float64](get func(*Event) (T, bool), o op, nums []T) evalFn {
 	if o.takesList() {
 		return func(e *Event) bool {
 			n, ok := get(e)
-			if !ok {
-				return false
-			}
-			for _, v := range nums {
-				if n == v {
-					return true
-				}
-			}
-			return false
-		}, nil
+			return ok && slices.Contains(nums, n)
+		}
 	}
 	v := nums[0]
 	switch o {
 	case opEq:
-		return func(e *Event) bool { n, ok := get(e); return ok && n == v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n == v }
 	case opNe:
-		return func(e *Event) bool { n, ok := get(e); return ok && n != v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n != v }
 	case opLt:
-		return func(e *Event) bool { n, ok := get(e); return ok && n < v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n < v }
 	case opLe:
-		return func(e *Event) bool { n, ok := get(e); return ok && n <= v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n <= v }
 	case opGt:
-		return func(e *Event) bool { n, ok := get(e); return ok && n > v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n > v }
 	default:
-		return func(e *Event) bool { n, ok := get(e); return ok && n >= v }, nil
+		return func(e *Event) bool { n, ok := get(e); return ok && n >= v }
 	}
 }
 

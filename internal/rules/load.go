@@ -357,6 +357,31 @@ type listItem struct {
 	at   at
 }
 
+// mode says how a list's items or a macro's condition combine with an
+// earlier definition of the same name: "define", "append" or "replace",
+// from override (Falco 0.36+) or legacy append. ok is false when the item
+// has an error, already reported.
+func (l *loader) mode(a at, m *ymap, key string) (string, bool) {
+	if m.has("override") {
+		spec, ok := l.overrideSpec(a, m, []string{key}, []string{key})
+		if !ok {
+			return "", false
+		}
+		return spec[key], true
+	}
+	if m.has("append") {
+		app, d := l.boolean(a, m.vals["append"], "append")
+		if d != nil {
+			l.err(d)
+			return "", false
+		}
+		if app {
+			return "append", true
+		}
+	}
+	return "define", true
+}
+
 func (l *loader) loadList(f *sourceFile, n *yaml.Node, m *ymap) {
 	a := at{file: f, node: n}
 	name, ok := l.name(a, m, "list")
@@ -365,22 +390,9 @@ func (l *loader) loadList(f *sourceFile, n *yaml.Node, m *ymap) {
 	}
 	a.item = itemName("list", name)
 	l.checkKeys(a, m, "list", "items", "append", "override")
-	mode := "define"
-	if m.has("override") {
-		spec, ok := l.overrideSpec(a, m, []string{"items"}, []string{"items"})
-		if !ok {
-			return
-		}
-		mode = spec["items"]
-	} else if m.has("append") {
-		app, d := l.boolean(a, m.vals["append"], "append")
-		if d != nil {
-			l.err(d)
-			return
-		}
-		if app {
-			mode = "append"
-		}
+	mode, ok := l.mode(a, m, "items")
+	if !ok {
+		return
 	}
 	if !m.has("items") {
 		l.err(a.diag("missing key \"items\""))
@@ -444,22 +456,9 @@ func (l *loader) loadMacro(f *sourceFile, n *yaml.Node, m *ymap) {
 	}
 	a.item = itemName("macro", name)
 	l.checkKeys(a, m, "macro", "condition", "append", "override", "source")
-	mode := "define"
-	if m.has("override") {
-		spec, ok := l.overrideSpec(a, m, []string{"condition"}, []string{"condition"})
-		if !ok {
-			return
-		}
-		mode = spec["condition"]
-	} else if m.has("append") {
-		app, d := l.boolean(a, m.vals["append"], "append")
-		if d != nil {
-			l.err(d)
-			return
-		}
-		if app {
-			mode = "append"
-		}
+	mode, ok := l.mode(a, m, "condition")
+	if !ok {
+		return
 	}
 	if !m.has("condition") {
 		l.err(a.diag("missing key \"condition\""))
