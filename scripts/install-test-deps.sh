@@ -2,8 +2,9 @@
 # Installs what the test suite runs for real: podman with runc for container
 # tests, busybox-static for a shell inside test containers, Debian's
 # docker-registry for the image tests and Debian's prometheus-alertmanager
-# for the alert tests (the tests start both on loopback themselves), and the
-# honest heavy tools the benign workloads use.
+# for the alert tests (the tests start both on loopback themselves),
+# iproute2 for the network namespaces of the capture tests, and the honest
+# heavy tools the benign workloads use.
 # Idempotent; needs root and apt.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v file >/dev/null || need+=(file)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v strip >/dev/null || need+=(binutils)
+command -v ip >/dev/null || need+=(iproute2) # network namespaces and veth pairs of the capture tests
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
