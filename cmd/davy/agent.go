@@ -30,6 +30,7 @@ type agentFlags struct {
 	cacheDir     string
 	intel        string
 	metricsAddr  string
+	netCapture   bool
 
 	stdoutPriority                     string
 	webhook, webhookPriority           string
@@ -85,6 +86,7 @@ allowlisted ones.`,
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where executable scan results are cached (empty: memory only)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9476", "address of /metrics, /healthz and /readyz (empty: none)")
+	fl.BoolVar(&f.netCapture, "net-capture", false, "capture packets on every interface of this network namespace: passive DNS and mining protocols on any port, attributed to processes")
 	fl.StringVar(&f.stdoutPriority, "stdout-priority", "debug", "minimum priority of alerts on stdout, or none")
 	fl.StringVar(&f.webhook, "webhook", "", "URL that receives each alert as Falco's JSON (e.g. Falcosidekick)")
 	fl.StringVar(&f.webhookPriority, "webhook-priority", "debug", "minimum priority of alerts sent to --webhook")
@@ -132,7 +134,7 @@ func runAgent(ctx context.Context, g *globals, f *agentFlags) error {
 		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs,
 		Source: f.source, PollInterval: f.pollInterval, Rules: rs,
 		Selection: sel, Thresholds: detect.DefaultThresholds, IntelDir: f.intel, CacheDir: f.cacheDir,
-		Interval: f.interval, Window: f.window, Cooldown: f.cooldown,
+		Interval: f.interval, Window: f.window, Cooldown: f.cooldown, NetCapture: f.netCapture,
 		Emit: func(al alert.Alert) { outs.Enqueue(al) },
 		Respond: respond.New(respond.Options{
 			Action: action, Enforce: f.enforce, MaxPerHour: f.maxActions, ProcFS: f.procfs,

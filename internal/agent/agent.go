@@ -46,6 +46,10 @@ type Options struct {
 	// Emit receives every alert after deduplication; it must not block
 	// (an alert.Dispatcher queues). Required.
 	Emit func(alert.Alert)
+	// NetCapture watches the wire too: packets on every interface of the
+	// agent's network namespace, for passive DNS and mining protocols
+	// (internal/netwatch), attributed to processes by their sockets.
+	NetCapture bool
 	// Respond acts on miners; nil acts on nothing.
 	Respond *respond.Responder
 	// Metrics, when set, is updated as the agent runs.
@@ -69,6 +73,7 @@ type Agent struct {
 	users     *users
 	procs     *procCache
 	ancestors *ancestorCache
+	wire      *wireEvidence // what the packet capture attributed, by workload
 	self      int
 	ready     atomic.Bool
 	started   atomic.Bool
@@ -134,6 +139,7 @@ func New(o Options) (*Agent, error) {
 		users:     newUsers(o.RootFS),
 		procs:     newProcCache(maxTracked),
 		ancestors: newAncestorCache(o.ProcFS),
+		wire:      newWireEvidence(),
 		self:      os.Getpid(),
 	}
 	// A process that has just started has no CPU history and no logs yet:
@@ -144,6 +150,9 @@ func New(o Options) (*Agent, error) {
 		default:
 			a.execDets = append(a.execDets, d)
 		}
+	}
+	if o.NetCapture {
+		env.Wire = a.wire
 	}
 	a.allDets, a.execDets = withTimers(a.allDets, o.Metrics), withTimers(a.execDets, o.Metrics)
 	a.source.Store("")
@@ -176,7 +185,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.source.Store(src.Name())
 	caps := src.Caps()
 	a.o.Log.Info("agent started", "source", src.Name(), "connect_events", caps.Connect, "short_lived", caps.ShortLived,
-		"rules", len(a.o.Rules.Rules()), "interval", a.o.Interval, "window", a.o.Window)
+		"net_capture", a.o.NetCapture, "rules", len(a.o.Rules.Rules()), "interval", a.o.Interval, "window", a.o.Window)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -198,6 +207,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.cadence(ctx, src)
 	}()
 
+	wireErr := make(chan error, 1)
+	if a.o.NetCapture {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.watchWire(ctx); err != nil {
+				wireErr <- fmt.Errorf("agent: packet capture: %w", err)
+			}
+		}()
+	}
+
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -205,6 +225,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if runErr != nil {
 			runErr = fmt.Errorf("agent: event source %s: %w", src.Name(), runErr)
 		}
+	case runErr = <-wireErr:
 	}
 	cancel()
 	wg.Wait()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strconv"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/davyproject/davy/internal/alert"
 	"github.com/davyproject/davy/internal/detect"
+	"github.com/davyproject/davy/internal/host"
 	"github.com/davyproject/davy/internal/rules"
 	"github.com/davyproject/davy/internal/testbed/pool"
 	"github.com/davyproject/davy/internal/testbed/testbedtest"
@@ -81,6 +83,9 @@ func pidIs(pid int) func(alert.Alert) bool {
 	}
 }
 
+// withOptions, when set, changes the options of the next startAgent.
+var withOptions func(*Options)
+
 // startAgent runs an agent with the default rules until the test ends.
 func startAgent(t *testing.T, source string, interval time.Duration, m *Metrics, forward ...func(alert.Alert)) (*Agent, *collector) {
 	t.Helper()
@@ -92,8 +97,12 @@ func startAgent(t *testing.T, source string, interval time.Duration, m *Metrics,
 	if len(forward) > 0 {
 		c.forward = forward[0]
 	}
-	a, err := New(Options{Source: source, Rules: rs, Thresholds: detect.DefaultThresholds, Interval: interval,
-		Window: 500 * time.Millisecond, Emit: c.emit, Metrics: m, Cooldown: time.Hour})
+	o := Options{Source: source, Rules: rs, Thresholds: detect.DefaultThresholds, Interval: interval,
+		Window: 500 * time.Millisecond, Emit: c.emit, Metrics: m, Cooldown: time.Hour}
+	if withOptions != nil {
+		withOptions(&o)
+	}
+	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,3 +219,15 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // exec1 runs one short process.
 func exec1() error { return exec.Command("true").Run() }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// findProcess reads one process as the agent would.
+func findProcess(t *testing.T, pid int) *host.Process {
+	t.Helper()
+	snap, err := host.Take(context.Background(), host.Options{PIDs: []int{pid}, NoSockets: true})
+	if err != nil || len(snap.Processes) != 1 {
+		t.Fatalf("process %d: %v", pid, err)
+	}
+	return snap.Processes[0]
+}

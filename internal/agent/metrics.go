@@ -36,6 +36,7 @@ type Metrics struct {
 	workloads   prometheus.Gauge
 	skipped     *prometheus.GaugeVec
 	responses   *prometheus.CounterVec
+	wireDrops   prometheus.Counter
 	mu          sync.Mutex
 	ruleLabels  map[string]bool
 	lastSkipped map[string]bool
@@ -70,11 +71,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Entries the last snapshot could not read, by reason."}, []string{"reason"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "davy_responses_total",
 			Help: "Response actions, by action and outcome (done, dry_run, skipped, failed)."}, []string{"action", "outcome"}),
+		wireDrops: prometheus.NewCounter(prometheus.CounterOpts{Name: "davy_wire_observations_dropped_total",
+			Help: "Flows the packet capture reported that the agent was too busy to attribute."}),
 		ruleLabels:  map[string]bool{},
 		lastSkipped: map[string]bool{},
 	}
 	reg.MustRegister(m.events, m.srcEvents, m.srcLost, m.srcDropped, m.matches, m.alerts, m.verdicts,
-		m.assessTime, m.detectTime, m.workloads, m.skipped, m.responses)
+		m.assessTime, m.detectTime, m.workloads, m.skipped, m.responses, m.wireDrops)
 	return m
 }
 
@@ -166,4 +169,10 @@ func (m *Metrics) response(action string, r respond.Result) {
 		outcome = "dry_run"
 	}
 	m.responses.WithLabelValues(action, outcome).Inc()
+}
+
+func (m *Metrics) wireDropped() {
+	if m != nil {
+		m.wireDrops.Inc()
+	}
 }

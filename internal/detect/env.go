@@ -32,6 +32,8 @@ type Env struct {
 	// content scanner.
 	Files   *filescan.Engine
 	Content *content.Scanner
+	// Wire, when set, is what a network watcher attributed to workloads.
+	Wire Wire
 
 	exes    *exeCache
 	configs sync.Map // pid -> []configFile, shared by the config and endpoint detectors

@@ -41,6 +41,9 @@ func init() {
 	// Network.
 	rule(Rule{ID: "DAVY-N001", Group: GroupNetwork, Weight: 60, Summary: "known mining pool domain in the command line or config"})
 	rule(Rule{ID: "DAVY-N002", Group: GroupNetwork, Weight: 10, Weak: true, Summary: "connection to a remote port typical of mining pools"})
+	rule(Rule{ID: "DAVY-N003", Group: GroupNetwork, Weight: 75, Summary: "connection to a known mining pool by a name the workload itself resolved or sent (DNS answer, TLS SNI)"})
+	rule(Rule{ID: "DAVY-N004", Group: GroupNetwork, Weight: 85, Summary: "mining protocol on the wire (stratum, CryptoNote login, EthereumStratum), on any port"})
+	rule(Rule{ID: "DAVY-N005", Group: GroupNetwork, Weight: 15, Weak: true, Summary: "opening shaped like an encrypted Stratum V2 handshake"})
 
 	// Behaviour.
 	rule(Rule{ID: "DAVY-B001", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "sustained CPU near the limit (or near all cores without one)"})
