@@ -2,11 +2,11 @@ package agent
 
 import (
 	"context"
-	"strconv"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
