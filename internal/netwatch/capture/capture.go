@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/davyproject/davy/internal/netns"
 )
 
 // Defaults for Options' zero values.
@@ -168,7 +170,7 @@ func Open(opts Options) (*Capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := netnsPath(opts.Netns)
+	path, err := netns.Path(opts.Netns)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ func Open(opts Options) (*Capture, error) {
 		return nil, err
 	}
 	var c *Capture
-	err = inNetns(path, func() error {
+	err = netns.Do(path, func() error {
 		var err error
 		c, err = open(opts, filter)
 		return err

@@ -14,6 +14,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	pdns "github.com/davyproject/davy/internal/netwatch/dns"
+	"github.com/davyproject/davy/internal/testenv"
 )
 
 // watcher is what the network watcher will be, in small: a capture feeding
@@ -165,18 +166,18 @@ func (w *watcher) checkFlow(client, server netip.AddrPort, wantC, wantS string) 
 }
 
 func TestCaptureInNamespace(t *testing.T) {
-	n := newNSPair(t)
+	n := testenv.NewNetnsPair(t)
 	startDNS(t, n)
-	srvHigh := startLineServer(t, n.pathB(), netip.AddrPortFrom(n.ipB, 0))
-	srv443 := startLineServer(t, n.pathB(), netip.AddrPortFrom(n.ip6B, 443))
+	srvHigh := startLineServer(t, n.PathB(), netip.AddrPortFrom(n.IPB, 0))
+	srv443 := startLineServer(t, n.PathB(), netip.AddrPortFrom(n.IP6B, 443))
 
 	// Capture in a, named as `ip netns` names it.
-	w := startWatcher(t, Options{Netns: n.a}, "ns-a")
+	w := startWatcher(t, Options{Netns: n.A}, "ns-a")
 
 	// DNS: A over UDP, AAAA over TCP, from a.
 	dnsQuery := func(network string, qtype uint16) {
 		t.Helper()
-		conn := dialIn(t, n.pathA(), network, netip.AddrPortFrom(n.ipB, 53))
+		conn := dialIn(t, n.PathA(), network, netip.AddrPortFrom(n.IPB, 53))
 		defer conn.Close()
 		q := new(mdns.Msg)
 		q.SetQuestion(poolName+".", qtype)
@@ -189,35 +190,35 @@ func TestCaptureInNamespace(t *testing.T) {
 	dnsQuery("tcp", mdns.TypeAAAA)
 
 	// Datagrams to another UDP port are not captured.
-	u := dialIn(t, n.pathA(), "udp", netip.AddrPortFrom(n.ipB, 9999))
+	u := dialIn(t, n.PathA(), "udp", netip.AddrPortFrom(n.IPB, 9999))
 	for range 3 {
 		_, _ = u.Write([]byte("not dns"))
 	}
 	u.Close()
 
 	// Line protocols over IPv4 to a high port and IPv6 to 443.
-	c1 := dialIn(t, n.pathA(), "tcp", srvHigh)
+	c1 := dialIn(t, n.PathA(), "tcp", srvHigh)
 	client1 := netip.MustParseAddrPort(c1.LocalAddr().String())
 	sentC1, sentS1 := talk(t, c1, `{"id":1,"method":"login"}`, `{"id":2,"method":"submit"}`, "bye")
-	c2 := dialIn(t, n.pathA(), "tcp6", srv443)
+	c2 := dialIn(t, n.PathA(), "tcp6", srv443)
 	client2 := netip.MustParseAddrPort(c2.LocalAddr().String())
 	sentC2, sentS2 := talk(t, c2, "GET / HTTP/1.0", "")
 
 	waitFor(t, "both line flows to end", func() bool { return w.flowEnded(client1) && w.flowEnded(client2) })
 	waitFor(t, "the AAAA answer over TCP", func() bool {
-		return len(w.dns.Names("ns-a", n.ip6B)) > 0
+		return len(w.dns.Names("ns-a", n.IP6B)) > 0
 	})
 	w.stop()
 
 	// Passive DNS: both answers decoded, chains followed back to the
 	// name asked for.
-	if got := w.dns.Names("ns-a", n.ipB); !slices.Equal(got, poolChain) {
-		t.Errorf("names for %v: %q, want %q", n.ipB, got, poolChain)
+	if got := w.dns.Names("ns-a", n.IPB); !slices.Equal(got, poolChain) {
+		t.Errorf("names for %v: %q, want %q", n.IPB, got, poolChain)
 	}
-	if got := w.dns.Names("ns-a", n.ip6B); !slices.Equal(got, poolChain) {
-		t.Errorf("names for %v: %q, want %q", n.ip6B, got, poolChain)
+	if got := w.dns.Names("ns-a", n.IP6B); !slices.Equal(got, poolChain) {
+		t.Errorf("names for %v: %q, want %q", n.IP6B, got, poolChain)
 	}
-	if got := w.dns.Names("ns-b", n.ipB); got != nil {
+	if got := w.dns.Names("ns-b", n.IPB); got != nil {
 		t.Errorf("another workload sees %q", got)
 	}
 
@@ -259,19 +260,19 @@ func TestCaptureInNamespace(t *testing.T) {
 }
 
 func TestCaptureOtherSideOneInterface(t *testing.T) {
-	n := newNSPair(t)
-	srv := startLineServer(t, n.pathB(), netip.AddrPortFrom(n.ipB, 443))
+	n := testenv.NewNetnsPair(t)
+	srv := startLineServer(t, n.PathB(), netip.AddrPortFrom(n.IPB, 443))
 	// Capture in b, by path, on its veth only.
-	w := startWatcher(t, Options{Netns: n.pathB(), Interface: n.vethB}, "ns-b")
-	c := dialIn(t, n.pathA(), "tcp4", srv)
+	w := startWatcher(t, Options{Netns: n.PathB(), Interface: n.VethB}, "ns-b")
+	c := dialIn(t, n.PathA(), "tcp4", srv)
 	client := netip.MustParseAddrPort(c.LocalAddr().String())
 	sentC, sentS := talk(t, c, "hello", "world")
 	waitFor(t, "the flow to end", func() bool { return w.flowEnded(client) })
 	w.stop()
 	f := w.checkFlow(client, srv, sentC, sentS)
 	var ifindex int
-	inNS(t, n.pathB(), func() error {
-		ifi, err := net.InterfaceByName(n.vethB)
+	testenv.InNetns(t, n.PathB(), func() error {
+		ifi, err := net.InterfaceByName(n.VethB)
 		if err == nil {
 			ifindex = ifi.Index
 		}
@@ -289,18 +290,18 @@ func TestCaptureOtherSideOneInterface(t *testing.T) {
 }
 
 func TestCaptureLoopbackOnce(t *testing.T) {
-	n := newNSPair(t)
-	srv := startLineServer(t, n.pathA(), netip.MustParseAddrPort("127.0.0.1:0"))
+	n := testenv.NewNetnsPair(t)
+	srv := startLineServer(t, n.PathA(), netip.MustParseAddrPort("127.0.0.1:0"))
 	// Open from a thread already in a, with Netns "": the caller's
 	// namespace.
 	var c *Capture
-	inNS(t, n.pathA(), func() error {
+	testenv.InNetns(t, n.PathA(), func() error {
 		var err error
 		c, err = Open(Options{})
 		return err
 	})
 	w := runWatcher(t, c, "lo")
-	conn := dialIn(t, n.pathA(), "tcp", srv)
+	conn := dialIn(t, n.PathA(), "tcp", srv)
 	client := netip.MustParseAddrPort(conn.LocalAddr().String())
 	sentC, sentS := talk(t, conn, "one", "two", "three")
 	waitFor(t, "the flow to end", func() bool { return w.flowEnded(client) })
@@ -311,14 +312,14 @@ func TestCaptureLoopbackOnce(t *testing.T) {
 }
 
 func TestCaptureDropsCounted(t *testing.T) {
-	n := newNSPair(t)
-	srv := startLineServer(t, n.pathA(), netip.MustParseAddrPort("127.0.0.1:0"))
+	n := testenv.NewNetnsPair(t)
+	srv := startLineServer(t, n.PathA(), netip.MustParseAddrPort("127.0.0.1:0"))
 	// A ring of two pages that nobody reads while traffic flows.
-	c, err := Open(Options{Netns: n.a, RingBlocks: 2, BlockSize: 4096, SnapLen: 64, DNSSnapLen: 512})
+	c, err := Open(Options{Netns: n.A, RingBlocks: 2, BlockSize: 4096, SnapLen: 64, DNSSnapLen: 512})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := dialIn(t, n.pathA(), "tcp", srv)
+	conn := dialIn(t, n.PathA(), "tcp", srv)
 	lines := make([]string, 200)
 	for i := range lines {
 		lines[i] = "a line long enough to take some room in the ring"
@@ -344,8 +345,8 @@ func TestCaptureDropsCounted(t *testing.T) {
 }
 
 func TestCaptureLifecycle(t *testing.T) {
-	n := newNSPair(t)
-	c, err := Open(Options{Netns: n.pathA()})
+	n := testenv.NewNetnsPair(t)
+	c, err := Open(Options{Netns: n.PathA()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,10 +380,10 @@ func TestCaptureLifecycle(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	n := newNSPair(t)
+	n := testenv.NewNetnsPair(t)
 	for _, o := range []Options{
 		{Netns: "davytest-no-such-namespace"},
-		{Netns: n.a, Interface: "no-such-if0"},
+		{Netns: n.A, Interface: "no-such-if0"},
 		{BlockSize: 1000},
 		{BlockSize: 4096, DNSSnapLen: 8192},
 		{SnapLen: -1},

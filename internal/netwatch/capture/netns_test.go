@@ -2,14 +2,10 @@ package capture
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/netip"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -19,82 +15,6 @@ import (
 
 	"github.com/davyproject/davy/internal/testenv"
 )
-
-// nsPair is two network namespaces the test made, a and b, joined by a
-// veth pair: a has 10.201.X.1 and 2001:db8:c9:X::1, b has .2 and ::2. All
-// the tests' traffic stays inside them.
-type nsPair struct {
-	a, b         string // `ip netns` names
-	vethA, vethB string
-	ipA, ipB     netip.Addr
-	ip6A, ip6B   netip.Addr
-}
-
-func (n *nsPair) pathA() string { return "/run/netns/" + n.a }
-func (n *nsPair) pathB() string { return "/run/netns/" + n.b }
-
-// newNSPair makes the namespaces and the veth pair, and removes them (the
-// veth goes with its namespaces) when the test ends, passed or not.
-func newNSPair(t *testing.T) *nsPair {
-	t.Helper()
-	testenv.NeedRoot(t)
-	testenv.NeedCommand(t, "ip")
-	var r [3]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	id := hex.EncodeToString(r[:])
-	x, err := rand.Int(rand.Reader, big.NewInt(250))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub := int(x.Int64()) + 2
-	n := &nsPair{
-		a: "davytest-" + id + "-a", b: "davytest-" + id + "-b",
-		vethA: "dvt" + id + "a", vethB: "dvt" + id + "b",
-		ipA:  netip.MustParseAddr(fmt.Sprintf("10.201.%d.1", sub)),
-		ipB:  netip.MustParseAddr(fmt.Sprintf("10.201.%d.2", sub)),
-		ip6A: netip.MustParseAddr(fmt.Sprintf("2001:db8:c9:%x::1", sub)),
-		ip6B: netip.MustParseAddr(fmt.Sprintf("2001:db8:c9:%x::2", sub)),
-	}
-	for _, ns := range []string{n.a, n.b} {
-		ipCmd(t, "netns", "add", ns)
-		t.Cleanup(func() {
-			if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-				t.Errorf("removing namespace %s: %v: %s", ns, err, out)
-			}
-		})
-	}
-	// Made directly inside the namespaces: nothing appears in the host's.
-	ipCmd(t, "link", "add", n.vethA, "netns", n.a, "type", "veth", "peer", "name", n.vethB, "netns", n.b)
-	for _, side := range []struct {
-		ns, dev  string
-		ip4, ip6 netip.Addr
-	}{{n.a, n.vethA, n.ipA, n.ip6A}, {n.b, n.vethB, n.ipB, n.ip6B}} {
-		ipCmd(t, "-n", side.ns, "addr", "add", side.ip4.String()+"/24", "dev", side.dev)
-		// nodad: the address is usable at once, without duplicate
-		// address detection's delay.
-		ipCmd(t, "-n", side.ns, "addr", "add", side.ip6.String()+"/64", "dev", side.dev, "nodad")
-		ipCmd(t, "-n", side.ns, "link", "set", side.dev, "up")
-		ipCmd(t, "-n", side.ns, "link", "set", "lo", "up")
-	}
-	return n
-}
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// inNS runs fn in the namespace at path, failing the test on error.
-func inNS(t *testing.T, path string, fn func() error) {
-	t.Helper()
-	if err := inNetns(path, fn); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // DNS names the test server answers, all under .invalid (RFC 2606), which
 // no real resolver answers.
@@ -109,7 +29,7 @@ var poolChain = []string{poolName, edgeName, hostName}
 
 // startDNS serves poolName's chain on b's addresses, port 53, UDP and TCP:
 // A gives ipB, AAAA gives ip6B.
-func startDNS(t *testing.T, n *nsPair) {
+func startDNS(t *testing.T, n *testenv.NetnsPair) {
 	t.Helper()
 	handler := mdns.HandlerFunc(func(w mdns.ResponseWriter, q *mdns.Msg) {
 		m := new(mdns.Msg)
@@ -126,9 +46,9 @@ func startDNS(t *testing.T, n *nsPair) {
 			rr(fmt.Sprintf("%s. %d IN CNAME %s.", edgeName, answerTTL, hostName))
 			switch q.Question[0].Qtype {
 			case mdns.TypeA:
-				rr(fmt.Sprintf("%s. 600 IN A %s", hostName, n.ipB))
+				rr(fmt.Sprintf("%s. 600 IN A %s", hostName, n.IPB))
 			case mdns.TypeAAAA:
-				rr(fmt.Sprintf("%s. 600 IN AAAA %s", hostName, n.ip6B))
+				rr(fmt.Sprintf("%s. 600 IN AAAA %s", hostName, n.IP6B))
 			}
 		} else {
 			m.Rcode = mdns.RcodeNameError
@@ -137,12 +57,12 @@ func startDNS(t *testing.T, n *nsPair) {
 	})
 	var pc net.PacketConn
 	var ln net.Listener
-	inNS(t, n.pathB(), func() error {
+	testenv.InNetns(t, n.PathB(), func() error {
 		var err error
-		if pc, err = net.ListenPacket("udp", netip.AddrPortFrom(n.ipB, 53).String()); err != nil {
+		if pc, err = net.ListenPacket("udp", netip.AddrPortFrom(n.IPB, 53).String()); err != nil {
 			return err
 		}
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.ipB, 53).String())
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.IPB, 53).String())
 		return err
 	})
 	for _, srv := range []*mdns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
@@ -159,7 +79,7 @@ func startDNS(t *testing.T, n *nsPair) {
 func startLineServer(t *testing.T, ns string, addr netip.AddrPort) netip.AddrPort {
 	t.Helper()
 	var ln net.Listener
-	inNS(t, ns, func() error {
+	testenv.InNetns(t, ns, func() error {
 		var err error
 		ln, err = net.Listen("tcp", addr.String())
 		return err
@@ -194,7 +114,7 @@ func startLineServer(t *testing.T, ns string, addr netip.AddrPort) netip.AddrPor
 func dialIn(t *testing.T, ns, network string, addr netip.AddrPort) net.Conn {
 	t.Helper()
 	var c net.Conn
-	inNS(t, ns, func() error {
+	testenv.InNetns(t, ns, func() error {
 		var err error
 		c, err = net.DialTimeout(network, addr.String(), 5*time.Second)
 		return err

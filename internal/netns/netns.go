@@ -1,4 +1,6 @@
-package capture
+// Package netns runs code inside Linux network namespaces: sockets made
+// there stay there, while the rest of the process stays in its own.
+package netns
 
 import (
 	"errors"
@@ -10,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// netnsPath turns Options.Netns into a path: "" stays "" (the current
+// Path turns a namespace reference into a path: "" stays "" (the current
 // namespace), a path is kept, and a bare name is one that `ip netns`
 // manages, under /run/netns.
-func netnsPath(ns string) (string, error) {
+func Path(ns string) (string, error) {
 	switch {
 	case ns == "":
 		return "", nil
@@ -25,7 +27,7 @@ func netnsPath(ns string) (string, error) {
 	return filepath.Join("/run/netns", ns), nil
 }
 
-// inNetns runs fn on an OS thread that has joined the network namespace at
+// Do runs fn on an OS thread that has joined the network namespace at
 // path ("" runs fn here, in the caller's). Sockets fn creates belong to
 // that namespace for their whole life, whichever thread uses them later;
 // that is how a capture (or a test's client and server) lives in another
@@ -35,7 +37,7 @@ func netnsPath(ns string) (string, error) {
 // scheduler. If it cannot, it stays locked, and the Go runtime ends it when
 // the goroutine exits instead of running other goroutines in the wrong
 // namespace.
-func inNetns(path string, fn func() error) error {
+func Do(path string, fn func() error) error {
 	if path == "" {
 		return fn()
 	}
@@ -47,7 +49,7 @@ func inNetns(path string, fn func() error) error {
 	return <-errc
 }
 
-// joinAndRun is inNetns's goroutine body, on a locked thread. It unlocks
+// joinAndRun is Do's goroutine body, on a locked thread. It unlocks
 // the thread only when the thread is back in its own namespace.
 func joinAndRun(path string, fn func() error) error {
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
