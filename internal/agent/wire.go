@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -190,6 +193,15 @@ func observationEvidence(o netwatch.Observation, pid int) []finding.Evidence {
 		out = append(out, finding.New("DAVY-N004", "wire", pid, msg, vals))
 	case r.Protocol == proto.ProtoStratumV2Candidate:
 		out = append(out, finding.New("DAVY-N005", "wire", pid, "opens "+o.Server.String()+" with a handshake shaped like encrypted Stratum V2", vals))
+	}
+	if c := o.Cadence; c != nil {
+		v := maps.Clone(vals)
+		v["age"], v["pushes"], v["max_push_gap"] = c.Age.Round(time.Second).String(), strconv.Itoa(c.Pushes), c.MaxPushGap.Round(time.Second).String()
+		v["client_messages"], v["answered"], v["client_gap_cv"] = strconv.Itoa(c.Shares), strconv.FormatFloat(c.Answered, 'f', 2, 64), strconv.FormatFloat(c.ShareCV, 'f', 2, 64)
+		v["bytes_per_second"] = strconv.FormatFloat(c.Rate, 'f', 0, 64)
+		out = append(out, finding.New("DAVY-N006", "wire", pid, fmt.Sprintf(
+			"flow to %s for %s talks like a pool: %d unasked pushes (at most %s apart), %d irregular client messages, %.0f%% answered at once, %.0f B/s",
+			o.Server, c.Age.Round(time.Second), c.Pushes, c.MaxPushGap.Round(time.Second), c.Shares, 100*c.Answered, c.Rate), v))
 	}
 	return out
 }

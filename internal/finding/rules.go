@@ -44,6 +44,7 @@ func init() {
 	rule(Rule{ID: "DAVY-N003", Group: GroupNetwork, Weight: 75, Summary: "connection to a known mining pool by a name the workload itself resolved or sent (DNS answer, TLS SNI)"})
 	rule(Rule{ID: "DAVY-N004", Group: GroupNetwork, Weight: 85, Summary: "mining protocol on the wire (stratum, CryptoNote login, EthereumStratum), on any port"})
 	rule(Rule{ID: "DAVY-N005", Group: GroupNetwork, Weight: 15, Weak: true, Summary: "opening shaped like an encrypted Stratum V2 handshake"})
+	rule(Rule{ID: "DAVY-N006", Group: GroupNetwork, Weight: 20, Weak: true, Summary: "long-lived low-volume flow with a pool's cadence: unasked pushes and irregular, acknowledged client messages"})
 
 	// Behaviour.
 	rule(Rule{ID: "DAVY-B001", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "sustained CPU near the limit (or near all cores without one)"})

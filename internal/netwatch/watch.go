@@ -36,6 +36,10 @@ type Observation struct {
 	// Pool is the known pool a name matched (Name), with the intel's
 	// source; empty when none did.
 	Pool, PoolSource, Name string
+	// Cadence is set when the flow was reported for how it talks over
+	// time (a pool's pushes and a miner's shares, encrypted or not)
+	// rather than for its first bytes.
+	Cadence *Cadence
 }
 
 // SnapLen is the payload kept of each TCP segment by default: a miner's
@@ -55,8 +59,10 @@ type Options struct {
 	// Intel names the known pools; required.
 	Intel *intel.Intel
 	// On receives each observation; it must not block for long.
-	On  func(Observation)
-	Log *slog.Logger
+	On func(Observation)
+	// Cadence tunes the check of long-lived flows (zero: defaults).
+	Cadence CadenceOptions
+	Log     *slog.Logger
 }
 
 // Stats counts a watcher's work.
@@ -80,6 +86,15 @@ type Watcher struct {
 	mu       sync.Mutex
 	captures []*capture.Capture
 	stats    Stats
+	// cadenced are the flows already reported for their cadence, until
+	// they end.
+	cadenced map[flowID]bool
+}
+
+// flowID names a flow across its life.
+type flowID struct {
+	ns             string
+	client, server netip.AddrPort
 }
 
 // New checks the options.
@@ -99,10 +114,16 @@ func New(o Options) (*Watcher, error) {
 	if o.Capture.SnapLen == 0 {
 		o.Capture.SnapLen = SnapLen
 	}
-	w := &Watcher{o: o, names: dns.NewCache(dns.CacheOptions{}), trackers: map[string]*capture.Tracker{}}
+	o.Cadence = o.Cadence.withDefaults()
+	w := &Watcher{o: o, names: dns.NewCache(dns.CacheOptions{}), trackers: map[string]*capture.Tracker{}, cadenced: map[flowID]bool{}}
 	for _, ns := range o.Netns {
 		w.trackers[ns] = capture.NewTracker(capture.TrackerOptions{
 			OnFirstBytes: func(f *capture.Flow, client, server []byte) { w.firstBytes(ns, f, client, server) },
+			OnEnd: func(f *capture.Flow, _ capture.EndReason) {
+				w.mu.Lock()
+				delete(w.cadenced, flowID{ns, f.Client, f.Server})
+				w.mu.Unlock()
+			},
 		})
 	}
 	return w, nil
@@ -156,6 +177,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				t.Expire(now)
 			}
 			w.names.Expire(now)
+			w.CheckCadence(now)
 		}
 	}
 }
@@ -220,6 +242,38 @@ func (w *Watcher) firstBytes(ns string, f *capture.Flow, client, server []byte) 
 	}
 	w.mu.Unlock()
 	if mining || o.Pool != "" {
+		w.o.On(o)
+	}
+}
+
+// CheckCadence judges every long-lived flow by how it talks over time and
+// reports, once per flow, those that talk like a miner and its pool. Run
+// calls it every few seconds; exported for tests.
+func (w *Watcher) CheckCadence(now time.Time) {
+	var found []Observation
+	for ns, t := range w.trackers {
+		t.Each(func(f *capture.Flow) {
+			id := flowID{ns, f.Client, f.Server}
+			w.mu.Lock()
+			done := w.cadenced[id]
+			w.mu.Unlock()
+			if done || f.MidStream {
+				return
+			}
+			c, ok := checkCadence(f, now, w.o.Cadence)
+			if !ok {
+				return
+			}
+			w.mu.Lock()
+			w.cadenced[id] = true
+			w.stats.Observations++
+			w.mu.Unlock()
+			names := w.names.NamesAt(workloadKey(ns, f.Client.Addr()), f.Server.Addr(), f.FirstSeen)
+			found = append(found, Observation{Time: now, Netns: ns, Client: f.Client, Server: f.Server, Names: names, Cadence: &c})
+		})
+	}
+	// Outside the trackers' locks: the handler may take its time.
+	for _, o := range found {
 		w.o.On(o)
 	}
 }

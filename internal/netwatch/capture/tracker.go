@@ -371,3 +371,13 @@ func (t *Tracker) touch(f *Flow) {
 		t.pushFront(f)
 	}
 }
+
+// Each calls fn for every flow tracked now, with the tracker locked: fn
+// must not keep the flow or call the tracker's methods, except Stats.
+func (t *Tracker) Each(fn func(f *Flow)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for f := t.head; f != nil; f = f.next {
+		fn(f)
+	}
+}
