@@ -18,6 +18,7 @@ type scanHostFlags struct {
 	hostPathFlags
 	detectorFlags
 	window   time.Duration
+	netWin   time.Duration
 	cacheDir string
 	intel    string
 	output   string
@@ -48,6 +49,7 @@ network.`,
 	fl := cmd.Flags()
 	f.hostPathFlags.register(fl)
 	fl.DurationVar(&f.window, "window", 5*time.Second, "CPU sampling window")
+	fl.DurationVar(&f.netWin, "net-window", 0, "also capture packets this long (e.g. 30s): mining protocols and pool names on the wire, attributed to processes")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where executable scan results are cached between runs (empty: no disk cache)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table, json")
@@ -78,7 +80,7 @@ func runScanHost(cmd *cobra.Command, g *globals, f *scanHostFlags) error {
 	log := g.logger()
 	start := time.Now()
 	rep, _, err := scan.Host(cmd.Context(), scan.HostOptions{
-		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs, Window: f.window,
+		ProcFS: f.procfs, SysFS: f.sysfs, RootFS: f.rootfs, Window: f.window, NetWindow: f.netWin,
 		IntelDir: f.intel, CacheDir: f.cacheDir, Selection: sel, Thresholds: detect.DefaultThresholds, Log: log,
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/events"
 	"github.com/davyproject/davy/internal/finding"
+	"github.com/davyproject/davy/internal/netwatch"
 	"github.com/davyproject/davy/internal/respond"
 	"github.com/davyproject/davy/internal/rules"
 )
@@ -73,7 +74,7 @@ type Agent struct {
 	users     *users
 	procs     *procCache
 	ancestors *ancestorCache
-	wire      *wireEvidence // what the packet capture attributed, by workload
+	wire      *netwatch.Attributions // what the packet capture attributed, by workload
 	self      int
 	ready     atomic.Bool
 	started   atomic.Bool
@@ -139,7 +140,7 @@ func New(o Options) (*Agent, error) {
 		users:     newUsers(o.RootFS),
 		procs:     newProcCache(maxTracked),
 		ancestors: newAncestorCache(o.ProcFS),
-		wire:      newWireEvidence(),
+		wire:      netwatch.NewAttributions(),
 		self:      os.Getpid(),
 	}
 	// A process that has just started has no CPU history and no logs yet:

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +27,7 @@ type procInfo struct {
 // describe turns a process and the assessment of its workload into the
 // fields rules read.
 func (a *Agent) describe(w *detect.Workload, p *host.Process, as *detect.Assessment) *procInfo {
-	info := &procInfo{key: workloadKey(w), verdict: string(as.Verdict), score: as.Score, evidence: evidenceIDs(as)}
+	info := &procInfo{key: w.Key(), verdict: string(as.Verdict), score: as.Score, evidence: evidenceIDs(as)}
 	rp := rules.Process{Name: p.Comm, ExePath: p.Exe, PID: p.PID, PPID: p.PPID, Cwd: p.Cwd}
 	if p.ExeDeleted {
 		rp.ExePath += " (deleted)"
@@ -81,20 +80,6 @@ func (a *Agent) ruleEvent(typ string, at time.Time, info *procInfo) rules.Event 
 		Container: info.container,
 		Davy:      rules.Davy{Verdict: info.verdict, Score: info.score, Evidence: info.evidence, CPURatio: info.cpuRatio},
 	}
-}
-
-// workloadKey names a workload for deduplication: a container by its ID,
-// a bare process by its PID and start time, so a reused PID is another
-// workload.
-func workloadKey(w *detect.Workload) string {
-	if w.Kind == detect.KindContainer {
-		return "container:" + w.ID
-	}
-	key := "process:" + w.ID
-	if len(w.Processes) == 1 && w.Processes[0].StartTicks != 0 {
-		key += "@" + strconv.FormatUint(w.Processes[0].StartTicks, 10)
-	}
-	return key
 }
 
 func evidenceIDs(as *detect.Assessment) []string {

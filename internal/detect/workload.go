@@ -64,3 +64,17 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// Key names the workload across snapshots: a container by its ID, a bare
+// process by its PID and start time, so that a reused PID is another
+// workload.
+func (w *Workload) Key() string {
+	if w.Kind == KindContainer {
+		return "container:" + w.ID
+	}
+	key := "process:" + w.ID
+	if len(w.Processes) == 1 && w.Processes[0].StartTicks != 0 {
+		key += "@" + strconv.FormatUint(w.Processes[0].StartTicks, 10)
+	}
+	return key
+}

@@ -168,6 +168,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			// Flows still open are judged on what they showed so far.
+			w.CheckCadence(time.Now())
 			for _, t := range w.trackers {
 				t.Flush()
 			}
@@ -214,15 +216,26 @@ func workloadKey(ns string, client netip.Addr) string { return ns + "|" + client
 // firstBytes recognises a flow's opening and reports it when it talks to
 // a pool. It runs with the tracker locked.
 func (w *Watcher) firstBytes(ns string, f *capture.Flow, client, server []byte) {
-	if f.MidStream {
-		return // its first bytes do not start a message
+	// A flow joined mid-stream (opened before the capture) is read from
+	// its first whole line on; its sizes say nothing of an opening.
+	pf := proto.Flow{Client: client, Server: server, MidStream: f.MidStream}
+	if !f.MidStream {
+		pf.ClientFirstLen, pf.ServerFirstLen = f.Dir[capture.ClientToServer].FirstSegment, f.Dir[capture.ServerToClient].FirstSegment
 	}
-	r := proto.Flow{Client: client, Server: server,
-		ClientFirstLen: f.Dir[capture.ClientToServer].FirstSegment, ServerFirstLen: f.Dir[capture.ServerToClient].FirstSegment}.Recognize()
+	r := pf.Recognize()
+	clientAP, serverAP := f.Client, f.Server
+	if f.MidStream && r.Protocol == proto.ProtoNone {
+		// Which side opened a flow joined mid-stream is a guess (the
+		// lower port for the server's): the other way round may read.
+		pf.Client, pf.Server = server, client
+		if r = pf.Recognize(); r.Protocol != proto.ProtoNone {
+			clientAP, serverAP = f.Server, f.Client
+		}
+	}
 	w.o.Log.Debug("flow opened", "netns", ns, "client", f.Client, "server", f.Server, "protocol", r.Protocol.String(),
 		"client_bytes", len(client), "server_bytes", len(server))
-	names := w.names.NamesAt(workloadKey(ns, f.Client.Addr()), f.Server.Addr(), f.FirstSeen)
-	o := Observation{Time: f.FirstSeen, Netns: ns, Client: f.Client, Server: f.Server, Result: r, Names: names}
+	names := w.names.NamesAt(workloadKey(ns, clientAP.Addr()), serverAP.Addr(), f.FirstSeen)
+	o := Observation{Time: f.FirstSeen, Netns: ns, Client: clientAP, Server: serverAP, Result: r, Names: names}
 	for _, name := range append([]string{r.SNI, r.Host}, names...) {
 		if name == "" {
 			continue

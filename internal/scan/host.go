@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/host"
+	"github.com/davyproject/davy/internal/netwatch"
 	"github.com/davyproject/davy/internal/report"
 )
 
@@ -18,11 +21,15 @@ import (
 type HostOptions struct {
 	ProcFS, SysFS, RootFS string
 	Window                time.Duration
-	IntelDir              string
-	CacheDir              string
-	Selection             detect.Selection
-	Thresholds            detect.Thresholds
-	Log                   *slog.Logger
+	// NetWindow, when set, captures packets that long, beside the CPU
+	// window: mining protocols, pool names and pool cadence on the wire,
+	// attributed to the processes holding the flows' sockets.
+	NetWindow  time.Duration
+	IntelDir   string
+	CacheDir   string
+	Selection  detect.Selection
+	Thresholds detect.Thresholds
+	Log        *slog.Logger
 }
 
 // Host takes one snapshot of the machine and assesses every workload on it.
@@ -49,11 +56,20 @@ func Host(ctx context.Context, opts HostOptions) (*report.HostReport, []detect.A
 			opts.Log.Warn("saving the executable cache", "err", err)
 		}
 	}()
+	wire, err := startWire(ctx, env, opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	snap, err := host.Take(ctx, host.Options{ProcFS: opts.ProcFS, SysFS: opts.SysFS, Window: opts.Window, ExcludePIDs: []int{os.Getpid()}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("taking host snapshot: %w", err)
 	}
 	env.Snapshot = snap
+	if wire != nil {
+		if env.Wire, err = wire.attribute(snap); err != nil {
+			return nil, nil, err
+		}
+	}
 	opts.Log.Debug("snapshot taken", "processes", len(snap.Processes), "containers", len(snap.Containers), "skipped", snap.Skipped)
 	as := detect.Run(ctx, env, dets, detect.Workloads(snap), opts.Thresholds, ignore)
 	if err := ctx.Err(); err != nil {
@@ -73,4 +89,57 @@ func Host(ctx context.Context, opts HostOptions) (*report.HostReport, []detect.A
 	}
 	r.Summary = report.Summarize(r.Workloads)
 	return r, as, nil
+}
+
+// wireCapture is a packet capture running beside the snapshot.
+type wireCapture struct {
+	mu   sync.Mutex
+	obs  []netwatch.Observation
+	done chan error
+}
+
+// startWire starts capturing for opts.NetWindow, or returns nil without it.
+func startWire(ctx context.Context, env *detect.Env, opts HostOptions) (*wireCapture, error) {
+	if opts.NetWindow <= 0 {
+		return nil, nil
+	}
+	wc := &wireCapture{done: make(chan error, 1)}
+	w, err := netwatch.New(netwatch.Options{Intel: env.Intel, Log: opts.Log, On: func(o netwatch.Observation) {
+		wc.mu.Lock()
+		wc.obs = append(wc.obs, o)
+		wc.mu.Unlock()
+	}})
+	if err != nil {
+		return nil, err
+	}
+	nctx, cancel := context.WithTimeout(ctx, opts.NetWindow)
+	go func() {
+		defer cancel()
+		wc.done <- w.Run(nctx)
+	}()
+	return wc, nil
+}
+
+// attribute waits for the capture to end and gives each observation's
+// evidence to the workload whose process holds the flow's socket in snap.
+func (wc *wireCapture) attribute(snap *host.Snapshot) (*netwatch.Attributions, error) {
+	if err := <-wc.done; err != nil {
+		return nil, fmt.Errorf("--net-window: %w", err)
+	}
+	attr := netwatch.NewAttributions()
+	ws := detect.Workloads(snap)
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	for _, o := range wc.obs {
+		p := netwatch.Owner(snap, o.Client, o.Server)
+		if p == nil {
+			continue // the flow closed before the snapshot read sockets
+		}
+		for _, w := range ws {
+			if slices.Contains(w.Processes, p) {
+				attr.Add(w.Key(), netwatch.Evidence(o, p.PID))
+			}
+		}
+	}
+	return attr, nil
 }

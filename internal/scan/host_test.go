@@ -253,3 +253,26 @@ func startGoBuild(t *testing.T) int {
 	})
 	return c.Process.Pid
 }
+
+// TestScanHostNetWindow captures packets during the scan while a miner,
+// started before it, talks to its pool on a random loopback port: the flow
+// is joined mid-stream and still read, and the evidence lands on the
+// miner's process.
+func TestScanHostNetWindow(t *testing.T) {
+	testenv.NeedRoot(t)
+	bins := testbedtest.BuildOnce(t)
+	p := testbedtest.StartPool(t, pool.Config{Difficulty: 1, JobInterval: 300 * time.Millisecond})
+	m := testbedtest.Start(t, bins.Miner, testbedtest.MinerArgs(p.URL())...)
+	testbedtest.WaitPool(t, p, 10*time.Second, "the miner's login", func(s pool.Stats) bool { return len(s.Logins) > 0 })
+	rep, _, err := Host(context.Background(), HostOptions{Window: time.Second, NetWindow: 3 * time.Second, Thresholds: detect.DefaultThresholds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := find(rep, expectation{name: "miner", pid: m.PID()})
+	if w == nil {
+		t.Fatalf("miner %d not in the report", m.PID())
+	}
+	if !strings.Contains(evidenceText(w), "DAVY-N004") {
+		t.Errorf("miner evidence %s, want DAVY-N004 from the wire", evidenceText(w))
+	}
+}

@@ -59,6 +59,7 @@ func (s *jsonState) cnClient(m *rpcMsg) bool {
 			return false
 		}
 		s.cn = true
+		s.shares++
 		s.r.addEvidence(EvMethodSubmit)
 		return true
 	case mCryptonoteKeep:

@@ -32,6 +32,10 @@ type jsonState struct {
 	clientHandshake bool
 	// serverStrong: a server line carried work or a handshake result.
 	serverStrong bool
+	// shares counts client share submissions of the dialect's exact shape
+	// (nonce and result hex): a flow joined mid-stream may show nothing
+	// else when shares come fast.
+	shares int
 }
 
 // recognizeJSON reads the JSON dialects. It is called only when the client
@@ -106,7 +110,7 @@ func (s *jsonState) finish() {
 	switch {
 	case s.client && s.server, s.clientHandshake && r.Wallet.Coin != "":
 		r.Confidence = ConfidenceHigh
-	case s.clientHandshake || s.serverStrong:
+	case s.clientHandshake || s.serverStrong || s.shares >= 2:
 		r.Confidence = ConfidenceMedium
 	default:
 		r.Confidence = ConfidenceLow

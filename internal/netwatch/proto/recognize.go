@@ -31,6 +31,7 @@
 package proto
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -161,6 +162,11 @@ type Flow struct {
 	// which the concatenated bytes no longer show once later messages
 	// follow.
 	ClientFirstLen, ServerFirstLen int
+	// MidStream says the capture joined the flow after it began: each
+	// direction's bytes may start inside a message. Only the JSON
+	// dialects are read then, from each direction's first line break on,
+	// and only a medium or high confidence counts.
+	MidStream bool
 }
 
 // Result is what Recognize found. The zero value means nothing was
@@ -274,6 +280,16 @@ func Recognize(client, server []byte) Result {
 func (f Flow) Recognize() Result {
 	client, server := clip(f.Client), clip(f.Server)
 	var r Result
+	if f.MidStream {
+		client, server = afterLineBreak(client), afterLineBreak(server)
+		if (len(client) > 0 || len(server) > 0) && (len(client) == 0 || startsJSON(client)) {
+			recognizeJSON(&r, client, server)
+		}
+		if r.Confidence < ConfidenceMedium {
+			r = Result{}
+		}
+		return r
+	}
 	switch {
 	case len(client) == 0 || startsJSON(client):
 		recognizeJSON(&r, client, server)
@@ -288,6 +304,15 @@ func (f Flow) Recognize() Result {
 		recognizeSV2Noise(&r, f, client, server)
 	}
 	return r
+}
+
+// afterLineBreak drops b up to and including its first line break: in a
+// flow joined mid-stream, what comes before it is the tail of a message.
+func afterLineBreak(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return nil
 }
 
 func clip(b []byte) []byte {

@@ -352,3 +352,30 @@ func TestMaxLines(t *testing.T) {
 		t.Fatalf("line %d not read: %s", MaxLines, r.Summary())
 	}
 }
+
+// TestMidStream reads flows joined after their opening: the tail of a
+// message, then whole lines.
+func TestMidStream(t *testing.T) {
+	cnClient := `bc1234"}}` + "\n" +
+		`{"id":7,"jsonrpc":"2.0","method":"submit","params":{"id":"1be0b7b6-b15a-47be-a17d-46b2911cf7d0","job_id":"4BiGm3/RgGQzgkTI/xV0smdA+EGZ","nonce":"d0030040","result":"e1364b8782719d7683e2ccd3d8f724bc59dfa780a9e960e7c0e0046acdb40100"}}` + "\n"
+	cnServer := `0600"}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"job","params":{"blob":"0707d5efb9d6057e95a35f868231780b3a8649c4e57f3c77eaf437329243eef0b9f4b6987d05b900000000cae7754cb85a0ad8eebf3e0bf55f3ec5e754a1d6b05d46e5c358f907dbcbb72b01","job_id":"4BiGm3/RgGQzgkTI/xV0smdA+EGZ","target":"b88d0600"}}` + "\n" +
+		`{"id":7,"jsonrpc":"2.0","error":null,"result":{"status":"OK"}}` + "\n"
+	r := Flow{Client: []byte(cnClient), Server: []byte(cnServer), MidStream: true}.Recognize()
+	if r.Protocol != ProtoCryptoNote || r.Confidence < ConfidenceMedium || !r.Job {
+		t.Errorf("CryptoNote mid-stream: %v", r)
+	}
+	// The same bytes from the start of a flow do not parse as an opening.
+	if r := Recognize([]byte(cnClient), []byte(cnServer)); r.Protocol != ProtoNone {
+		t.Errorf("not mid-stream: %v, want nothing (the first line is cut)", r)
+	}
+	for name, f := range map[string]Flow{
+		"http":         {Client: []byte("ms\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"), Server: []byte("\nHTTP/1.1 200 OK\r\n\r\n{\"method\":\"job\"}\n"), MidStream: true},
+		"no line":      {Client: []byte(`{"id":1,"method":"mining.subscribe"`), MidStream: true},
+		"tls mid-flow": {Client: []byte("\x17\x03\x03\x00\x20\n0123456789abcdef0123456789abcdef"), MidStream: true},
+	} {
+		if r := f.Recognize(); r.Protocol != ProtoNone {
+			t.Errorf("%s: %v, want nothing", name, r)
+		}
+	}
+}

@@ -88,6 +88,7 @@ func (s *jsonState) v1Client(m *rpcMsg) bool {
 			return false
 		}
 		s.v1 = true
+		s.shares++
 		s.r.addEvidence(EvMethodSubmit)
 		s.setLogin(worker)
 		return true
