@@ -2,7 +2,7 @@ GO ?= go
 # Integration tests fail (rather than skip) when a component is missing.
 export DAVY_REQUIRE_INTEGRATION ?= 1
 
-.PHONY: build test test-deps vet fuzz bench bench-image bench-agent bench-rules eval clean
+.PHONY: build test test-deps vet fuzz bench bench-image bench-agent bench-rules bench-netwatch eval clean
 
 build:
 	$(GO) build -o bin/davy ./cmd/davy
@@ -33,6 +33,10 @@ bench-agent: test-deps
 
 bench-rules:
 	$(GO) run ./bench/rules
+
+# Packet capture at 100k packets/s in network namespaces (root).
+bench-netwatch: test-deps
+	$(GO) run ./bench/netwatch
 
 eval: test-deps
 	$(GO) run ./bench/eval
