@@ -3,8 +3,9 @@
 # tests, busybox-static for a shell inside test containers, Debian's
 # docker-registry for the image tests and Debian's prometheus-alertmanager
 # for the alert tests (the tests start both on loopback themselves),
-# iproute2 for the network namespaces of the capture tests, and the honest
-# heavy tools the benign workloads use.
+# iproute2 for the network namespaces of the capture tests, PostgreSQL (a
+# server the capture test starts itself, and pgbench), and the honest heavy
+# tools the benign workloads use.
 # Idempotent; needs root and apt.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v strip >/dev/null || need+=(binutils)
 command -v ip >/dev/null || need+=(iproute2) # network namespaces and veth pairs of the capture tests
+command -v pgbench >/dev/null || need+=(postgresql-client) # an honest database flow beside the miners
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
@@ -34,5 +37,9 @@ if [ ${#need[@]} -gt 0 ]; then
 	# for clustering), so it is not left running where systemd started it.
 	if [[ " ${need[*]} " == *" prometheus-alertmanager "* ]] && [ -d /run/systemd/system ]; then
 		systemctl disable --now prometheus-alertmanager.service >/dev/null 2>&1 || true
+	fi
+	# Likewise the tests start their own PostgreSQL server in a namespace.
+	if [[ " ${need[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now postgresql.service >/dev/null 2>&1 || true
 	fi
 fi

@@ -22,8 +22,10 @@ import (
 // TestWatcherInNamespaces builds the network for real: a "remote"
 // namespace b with two pools (plaintext on a random high port, TLS on 443)
 // whose name its own DNS server answers, and a namespace a where miners
-// resolve that name and connect while honest long-lived flows run beside
-// them. The watcher captures in a.
+// resolve that name and connect (directly, over TLS on 443, and through a
+// stratum proxy) while honest long-lived flows run beside them: HTTP
+// keep-alive polling, a websocket feed, and pgbench against PostgreSQL.
+// The watcher captures in a.
 func TestWatcherInNamespaces(t *testing.T) {
 	n := testenv.NewNetnsPair(t)
 	bins := testbedtest.BuildOnce(t)
@@ -43,6 +45,7 @@ func TestWatcherInNamespaces(t *testing.T) {
 		return err
 	})
 	t.Cleanup(func() { plain.Close(); tlsPool.Close() })
+	relay := startRelay(t, n, plain.Addr())
 	honest := startHonestServer(t, n)
 
 	w, got := newTestWatcher(t, n.PathA())
@@ -60,7 +63,10 @@ func TestWatcherInNamespaces(t *testing.T) {
 	port := func(s *pool.Server) string { return s.Addr()[strings.LastIndexByte(s.Addr(), ':')+1:] }
 	startMiner(t, n.A, bins.Miner, "stratum+tcp://"+name+":"+port(plain))
 	startMiner(t, n.A, bins.Miner, "stratum+ssl://"+name+":443", "--dialect", "stratum", "--tls")
+	startMiner(t, n.A, bins.Miner, "stratum+tcp://"+relay.String(), "--dialect", "stratum")
 	pollHonest(t, n, honest)
+	feed := startWebsocketFeed(t, n)
+	pgPort := startPostgres(t, n)
 
 	want := map[string]func(Observation) bool{
 		"CryptoNote login to the pool by its resolved name": func(o Observation) bool {
@@ -68,6 +74,9 @@ func TestWatcherInNamespaces(t *testing.T) {
 		},
 		"TLS to the pool by SNI on 443": func(o Observation) bool {
 			return o.Result.Protocol == proto.ProtoTLS && o.Result.SNI == name && o.Server.Port() == 443 && o.Pool != ""
+		},
+		"stratum v1 through a proxy": func(o Observation) bool {
+			return o.Result.Protocol == proto.ProtoStratumV1 && o.Server == relay
 		},
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -79,9 +88,11 @@ func TestWatcherInNamespaces(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	time.Sleep(3 * time.Second) // the database benchmark and the feed run on
 	for _, o := range got() {
-		if o.Server.Port() == honest.Port() {
-			t.Errorf("honest keep-alive polling reported: %+v", o)
+		switch o.Server.Port() {
+		case honest.Port(), feed.Port(), pgPort:
+			t.Errorf("honest flow reported: %+v", o)
 		}
 		if c := o.Client.Addr(); c != n.IPA && c != n.IP6A {
 			t.Errorf("observation from outside namespace a: %+v", o)

@@ -236,7 +236,11 @@ func (w *Watcher) firstBytes(ns string, f *capture.Flow, client, server []byte) 
 		"client_bytes", len(client), "server_bytes", len(server))
 	names := w.names.NamesAt(workloadKey(ns, clientAP.Addr()), serverAP.Addr(), f.FirstSeen)
 	o := Observation{Time: f.FirstSeen, Netns: ns, Client: clientAP, Server: serverAP, Result: r, Names: names}
-	for _, name := range append([]string{r.SNI, r.Host}, names...) {
+	candidates := []string{r.SNI, r.Host}
+	if resolvedNamesApply(r, client) {
+		candidates = append(candidates, names...)
+	}
+	for _, name := range candidates {
 		if name == "" {
 			continue
 		}
@@ -312,4 +316,44 @@ func (w *Watcher) Stats() Stats {
 	}
 	s.DNS = w.names.Stats()
 	return s
+}
+
+// resolvedNamesApply says whether the names the client resolved to the
+// server's address speak for this flow. An address is often shared (a
+// CDN, a load balancer, a host running several services), so a flow that
+// names its own destination, or that is some other protocol, is not
+// blamed on a pool the workload resolved for another connection: TLS with
+// an SNI names its site, and a readable opening (HTTP, SMTP, Redis) or a
+// PostgreSQL startup is that protocol. Mining protocols, TLS without SNI
+// and unrecognised binary openings (encrypted Stratum V2) are judged by
+// the names.
+func resolvedNamesApply(r proto.Result, client []byte) bool {
+	switch {
+	case r.Protocol.Mining():
+		return true
+	case r.Protocol == proto.ProtoTLS:
+		return r.SNI == ""
+	}
+	return len(client) > 0 && !readable(client) && !postgresStartup(client)
+}
+
+// readable reports an opening of printable ASCII: a text protocol.
+func readable(b []byte) bool {
+	b = b[:min(len(b), 64)]
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\r' && c != '\n' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// postgresStartup reports PostgreSQL's first client message: a length,
+// then protocol 3.0, or the SSL or GSS encryption request code.
+func postgresStartup(b []byte) bool {
+	if len(b) < 8 {
+		return false
+	}
+	code := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
+	return code == 196608 || code == 80877103 || code == 80877104
 }
