@@ -197,7 +197,7 @@ func TestResolvedNamesSpeakOnlyForUnnamedFlows(t *testing.T) {
 	dnsAnswer(t, w, "", netip.AddrPortFrom(client, 5353), "eu.pool.test.invalid", "cdn.test.invalid", server)
 	for port, opening := range map[uint16]string{
 		40001: "GET /status HTTP/1.1\r\nHost: www.test.invalid\r\n\r\n",
-		40002: "\x00\x00\x00\x08\x04\xd2\x16\x2f", // PostgreSQL SSLRequest
+		40002: "\x00\x00\x00\x08\x04\xd2\x16\x2f",                                 // PostgreSQL SSLRequest
 		40003: "\x8f\x1a\x92\xc4\x00\x19\xf7\x03\x5e\xa2\x11\x90\x7b\x6c\x02\xd9", // random bytes: an encrypted protocol
 	} {
 		c := &conversation{w: w, client: netip.AddrPortFrom(client, port), server: netip.AddrPortFrom(server, 8443), cseq: 1, sseq: 1, at: time.Now()}
