@@ -1,7 +1,6 @@
 package netwatch
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/davyproject/davy/internal/netns"
+	"github.com/davyproject/davy/internal/testbed/testbedtest"
 	"github.com/davyproject/davy/internal/testenv"
 )
 
@@ -29,12 +28,7 @@ import (
 // it exactly as to a pool).
 func startRelay(t *testing.T, n *testenv.NetnsPair, upstream string) netip.AddrPort {
 	t.Helper()
-	var ln net.Listener
-	testenv.InNetns(t, n.PathB(), func() error {
-		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.IPB, 0).String())
-		return err
-	})
+	ln := listenB(t, n)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -63,12 +57,7 @@ func startRelay(t *testing.T, n *testenv.NetnsPair, upstream string) netip.AddrP
 // it every 150 ms: an ordinary long-lived stream.
 func startWebsocketFeed(t *testing.T, n *testenv.NetnsPair) netip.AddrPort {
 	t.Helper()
-	var ln net.Listener
-	testenv.InNetns(t, n.PathB(), func() error {
-		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.IPB, 0).String())
-		return err
-	})
+	ln := listenB(t, n)
 	srv := &http.Server{Handler: websocket.Handler(func(ws *websocket.Conn) {
 		go io.Copy(io.Discard, ws)
 		for i := 0; ; i++ {
@@ -139,7 +128,7 @@ func startPostgres(t *testing.T, n *testenv.NetnsPair) uint16 {
 	fmt.Fprintf(hba, "host all all %s/24 trust\n", n.IPA)
 	hba.Close()
 	port := 20000 + int(time.Now().UnixNano()%20000)
-	var pgLog syncBuffer
+	var pgLog testbedtest.SyncBuffer
 	pg := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-h", n.IPB.String(), "-p", strconv.Itoa(port), "-c", "fsync=off")
 	pg.SysProcAttr, pg.Stdout, pg.Stderr = asPostgres, &pgLog, &pgLog
 	// Started from a thread in namespace b, the server lives there; it is
@@ -171,20 +160,14 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// listenB listens on a free TCP port of namespace b's address.
+func listenB(t *testing.T, n *testenv.NetnsPair) net.Listener {
+	t.Helper()
+	var ln net.Listener
+	testenv.InNetns(t, n.PathB(), func() error {
+		var err error
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.IPB, 0).String())
+		return err
+	})
+	return ln
 }

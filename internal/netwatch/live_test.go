@@ -17,16 +17,7 @@ func TestWatcherSeesMinerOnLoopback(t *testing.T) {
 	testenv.NeedRoot(t)
 	bins := testbedtest.BuildOnce(t)
 	w, got := newTestWatcher(t, "")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	time.Sleep(200 * time.Millisecond) // the capture is open
+	runWatcher(t, w)
 	p := testbedtest.StartPool(t, pool.Config{Difficulty: 1})
 	for _, tc := range []struct {
 		dialect []string
@@ -59,4 +50,19 @@ func seen(obs []Observation, p proto.Protocol) bool {
 		}
 	}
 	return false
+}
+
+// runWatcher runs w until the test ends, once its capture is open.
+func runWatcher(t *testing.T, w *Watcher) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(200 * time.Millisecond) // the capture is open
 }

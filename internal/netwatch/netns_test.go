@@ -49,16 +49,7 @@ func TestWatcherInNamespaces(t *testing.T) {
 	honest := startHonestServer(t, n)
 
 	w, got := newTestWatcher(t, n.PathA())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	time.Sleep(200 * time.Millisecond) // the capture is open
+	runWatcher(t, w)
 
 	port := func(s *pool.Server) string { return s.Addr()[strings.LastIndexByte(s.Addr(), ':')+1:] }
 	startMiner(t, n.A, bins.Miner, "stratum+tcp://"+name+":"+port(plain))
@@ -125,12 +116,7 @@ func startMiner(t *testing.T, ns, bin, url string, extra ...string) {
 // sidecar polling a health or metrics endpoint looks like.
 func startHonestServer(t *testing.T, n *testenv.NetnsPair) netip.AddrPort {
 	t.Helper()
-	var ln net.Listener
-	testenv.InNetns(t, n.PathB(), func() error {
-		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.IPB, 0).String())
-		return err
-	})
+	ln := listenB(t, n)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, `{"status":"ok","jobs":3,"method":"health"}`)
 	}), ReadHeaderTimeout: 5 * time.Second}

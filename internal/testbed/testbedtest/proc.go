@@ -20,7 +20,7 @@ import (
 // Proc is a workload process started by a test.
 type Proc struct {
 	Cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -29,7 +29,7 @@ type Proc struct {
 // cleanup it stops this process (by its own PID only) and reaps it.
 func Start(tb testing.TB, bin string, args ...string) *Proc {
 	tb.Helper()
-	p := &Proc{Cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: exec.Command(bin, args...), out: &SyncBuffer{}, done: make(chan struct{})}
 	p.Cmd.Stdout, p.Cmd.Stderr = p.out, p.out
 	if err := p.Cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", bin, err)
@@ -155,18 +155,19 @@ func WaitPool(tb testing.TB, s *pool.Server, timeout time.Duration, what string,
 	return s.Stats()
 }
 
-type syncBuffer struct {
+// SyncBuffer collects a process's output while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
