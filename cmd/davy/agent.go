@@ -86,7 +86,7 @@ allowlisted ones.`,
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where executable scan results are cached (empty: memory only)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9476", "address of /metrics, /healthz and /readyz (empty: none)")
-	fl.BoolVar(&f.netCapture, "net-capture", false, "capture packets on every interface of this network namespace: passive DNS and mining protocols on any port, attributed to processes")
+	fl.BoolVar(&f.netCapture, "net-capture", true, "capture packets on every interface of this network namespace: passive DNS, mining protocols on any port and pool cadence, attributed to processes (needs CAP_NET_RAW; the agent goes on without it if it cannot)")
 	fl.StringVar(&f.stdoutPriority, "stdout-priority", "debug", "minimum priority of alerts on stdout, or none")
 	fl.StringVar(&f.webhook, "webhook", "", "URL that receives each alert as Falco's JSON (e.g. Falcosidekick)")
 	fl.StringVar(&f.webhookPriority, "webhook-priority", "debug", "minimum priority of alerts sent to --webhook")

@@ -208,13 +208,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.cadence(ctx, src)
 	}()
 
-	wireErr := make(chan error, 1)
 	if a.o.NetCapture {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Processes and verdicts matter more than the wire: an agent
+			// that may not capture (no CAP_NET_RAW) runs on without it.
 			if err := a.watchWire(ctx); err != nil {
-				wireErr <- fmt.Errorf("agent: packet capture: %w", err)
+				a.o.Log.Error("packet capture unavailable; going on without it", "err", err)
 			}
 		}()
 	}
@@ -226,7 +227,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		if runErr != nil {
 			runErr = fmt.Errorf("agent: event source %s: %w", src.Name(), runErr)
 		}
-	case runErr = <-wireErr:
 	}
 	cancel()
 	wg.Wait()
