@@ -75,10 +75,14 @@ type Agent struct {
 	procs     *procCache
 	ancestors *ancestorCache
 	wire      *netwatch.Attributions // what the packet capture attributed, by workload
-	self      int
-	ready     atomic.Bool
-	started   atomic.Bool
-	source    atomic.Value // string: the source in use
+	// watcher is the running packet capture, for the names workloads
+	// resolved; nil without one.
+	watcher    atomic.Pointer[netwatch.Watcher]
+	localAddrs *localAddrCache
+	self       int
+	ready      atomic.Bool
+	started    atomic.Bool
+	source     atomic.Value // string: the source in use
 }
 
 // New checks the options and loads intel and the file engine.
@@ -136,12 +140,13 @@ func New(o Options) (*Agent, error) {
 	}
 	a := &Agent{
 		o: o, env: env, allDets: all, ignore: ignore,
-		dedup:     alert.NewDeduper(alert.DedupOptions{Cooldown: o.Cooldown}),
-		users:     newUsers(o.RootFS),
-		procs:     newProcCache(maxTracked),
-		ancestors: newAncestorCache(o.ProcFS),
-		wire:      netwatch.NewAttributions(),
-		self:      os.Getpid(),
+		dedup:      alert.NewDeduper(alert.DedupOptions{Cooldown: o.Cooldown}),
+		users:      newUsers(o.RootFS),
+		procs:      newProcCache(maxTracked),
+		ancestors:  newAncestorCache(o.ProcFS),
+		wire:       netwatch.NewAttributions(),
+		localAddrs: &localAddrCache{procFS: o.ProcFS, m: map[string]localAddrs{}},
+		self:       os.Getpid(),
 	}
 	// A process that has just started has no CPU history and no logs yet:
 	// on exec, only what its executable and command line say counts.

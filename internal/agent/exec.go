@@ -75,17 +75,19 @@ func (a *Agent) onExec(ctx context.Context, pid int, ev events.Event) {
 func (a *Agent) onConnect(ctx context.Context, pid int, ev events.Event) {
 	info := a.procs.get(pid)
 	if info == nil {
-		w, p := a.observe(ctx, pid)
-		if p == nil {
-			return // gone, and never seen exec'ing: nothing to attribute
+		if w, p := a.observe(ctx, pid); p != nil {
+			as := detect.Assess(ctx, a.env, a.execDets, w, a.o.Thresholds, a.ignore)
+			info = a.describe(w, p, &as)
+			a.procs.put(pid, info)
+		} else {
+			// Gone already, its exec unseen or not judged yet: the rules
+			// still see the connection, with what the event says.
+			info = &procInfo{key: "process:" + strconv.Itoa(pid), proc: rules.Process{Name: ev.Comm, PID: pid}}
 		}
-		as := detect.Assess(ctx, a.env, a.execDets, w, a.o.Thresholds, a.ignore)
-		info = a.describe(w, p, &as)
-		a.procs.put(pid, info)
 	}
 	e := a.ruleEvent(rules.EventConnect, ev.Time, info)
 	// connect(2) is TCP or UDP; the event does not say which.
-	e.Fd = rules.Fd{SIP: ev.Dst.Addr(), SPort: ev.Dst.Port()}
+	e.Fd = rules.Fd{SIP: ev.Dst.Addr(), SPort: ev.Dst.Port(), SIPNames: a.resolvedNames(pid, ev.Dst.Addr())}
 	e.Fd.Name = "->" + ev.Dst.String()
 	if a.env.Intel.PoolPort(ev.Dst.Port()) {
 		e.Davy.Evidence = append(e.Davy.Evidence[:len(e.Davy.Evidence):len(e.Davy.Evidence)], "DAVY-N002")

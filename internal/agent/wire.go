@@ -2,6 +2,11 @@ package agent
 
 import (
 	"context"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/host"
@@ -27,6 +32,8 @@ func (a *Agent) watchWire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.watcher.Store(w)
+	defer a.watcher.Store(nil)
 	go func() {
 		for {
 			select {
@@ -73,4 +80,52 @@ func (a *Agent) onWire(ctx context.Context, o netwatch.Observation) {
 	e.Fd = rules.Fd{SIP: o.Server.Addr(), SPort: o.Server.Port(), CIP: o.Client.Addr(), CPort: o.Client.Port(), L4Proto: "tcp", SIPNames: o.Names}
 	e.Fd.Name = o.Client.String() + "->" + o.Server.String()
 	a.match(&e, info.key)
+}
+
+// resolvedNames returns the names the process's network namespace
+// resolved to ip, as the packet capture saw its DNS answers: what
+// fd.sip.name says of a connect event. Nil without the capture.
+func (a *Agent) resolvedNames(pid int, ip netip.Addr) []string {
+	w := a.watcher.Load()
+	if w == nil {
+		return nil
+	}
+	return w.NamesFrom("", a.localAddrs.of(pid), ip)
+}
+
+// localAddrCache keeps each network namespace's addresses for a while:
+// connects are frequent, address changes rare.
+type localAddrCache struct {
+	procFS string
+	mu     sync.Mutex
+	m      map[string]localAddrs
+}
+
+type localAddrs struct {
+	addrs []netip.Addr
+	at    time.Time
+}
+
+const localAddrTTL = 30 * time.Second
+
+func (c *localAddrCache) of(pid int) []netip.Addr {
+	ns, err := os.Readlink(c.procFS + "/" + strconv.Itoa(pid) + "/ns/net")
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[ns]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < localAddrTTL {
+		return e.addrs
+	}
+	addrs := host.LocalAddrs(c.procFS, pid)
+	c.mu.Lock()
+	if len(c.m) > 4096 {
+		clear(c.m)
+	}
+	c.m[ns] = localAddrs{addrs: addrs, at: now}
+	c.mu.Unlock()
+	return addrs
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -209,6 +210,20 @@ func (w *Watcher) Packet(ns string, p *capture.Packet) {
 // Names returns the names the client at addr in namespace ns resolved to ip.
 func (w *Watcher) Names(ns string, client, ip netip.Addr) []string {
 	return w.names.Names(workloadKey(ns, client), ip)
+}
+
+// NamesFrom returns the names any of clients (the addresses of one
+// network namespace, as captured in ns) resolved to ip, first seen first.
+func (w *Watcher) NamesFrom(ns string, clients []netip.Addr, ip netip.Addr) []string {
+	var out []string
+	for _, c := range clients {
+		for _, n := range w.Names(ns, c, ip) {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 func workloadKey(ns string, client netip.Addr) string { return ns + "|" + client.String() }
