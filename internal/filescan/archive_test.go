@@ -7,8 +7,14 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"errors"
+	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+
+	"github.com/davyproject/davy/internal/testenv"
 )
 
 type member struct {
@@ -32,6 +38,43 @@ func mkTar(t testing.TB, ms ...member) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+func mkZstd(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw, err := zstd.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(data)
+	zw.Close()
+	return b.Bytes()
+}
+
+func mkXZ(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	xw, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xw.Write(data)
+	xw.Close()
+	return b.Bytes()
+}
+
+// mkBzip2 uses the bzip2 command: Go's library only reads the format.
+func mkBzip2(t testing.TB, data []byte) []byte {
+	t.Helper()
+	testenv.NeedCommand(t, "bzip2")
+	cmd := exec.Command("bzip2", "-c")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func mkGzip(t testing.TB, data []byte) []byte {
@@ -93,6 +136,9 @@ func TestArchives(t *testing.T) {
 		{"zip", "a.zip", mkZip(t, member{"m/run", miner}), map[string]string{"DAVY-I001": "a.zip!m/run"}},
 		{"zip in tar.gz", "b.tgz", mkGzip(t, mkTar(t, member{"in.zip", mkZip(t, member{"x", miner})})), map[string]string{"DAVY-I001": "b.tgz!in.zip!x"}},
 		{"script in zip in tar", "c.tar", mkTar(t, member{"z.zip", mkZip(t, member{"d.sh", []byte(kinsingLike)})}), map[string]string{"DAVY-S004": "c.tar!z.zip!d.sh"}},
+		{"tar.zst release", "opt/xmrig.tar.zst", mkZstd(t, mkTar(t, member{"xmrig/xmrig", miner})), map[string]string{"DAVY-I001": "opt/xmrig.tar.zst!xmrig/xmrig"}},
+		{"tar.xz release", "opt/xmrig.tar.xz", mkXZ(t, mkTar(t, member{"xmrig/xmrig", miner})), map[string]string{"DAVY-I001": "opt/xmrig.tar.xz!xmrig/xmrig"}},
+		{"bzip2 of one file", "tmp/k.bz2", mkBzip2(t, miner), map[string]string{"DAVY-I001": "tmp/k.bz2!k"}},
 		{"honest tar.gz", "ok.tgz", mkGzip(t, mkTar(t, member{"usr/bin/xz", readFile(t, "/usr/bin/xz")}, member{"README", []byte("hello\n")})), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,11 +117,11 @@ func (s *scan) file(path string, size int64, r io.Reader, depth int, from origin
 	if len(head) == 0 {
 		return
 	}
-	switch sniff(head) {
+	switch t := sniff(head); t {
 	case typeELF:
 		s.elf(path, head, r)
-	case typeGzip:
-		s.gzip(path, head, r, depth)
+	case typeGzip, typeZstd, typeBzip2, typeXZ:
+		s.compressed(path, t, head, r, depth)
 	case typeZip:
 		s.zip(path, size, head, r, depth)
 	case typeTar:

@@ -67,6 +67,9 @@ func FuzzScanArchive(f *testing.F) {
 	f.Add(mkTar(f, member{"x.gz", mkGzip(f, []byte("RandomX\x03"))}))
 	f.Add(mkZip(f, member{"c.json", []byte(xmrigConfig)}, member{"d/e.tar", mkTar(f, member{"f", []byte("x")})}))
 	f.Add([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"))
+	f.Add(mkZstd(f, mkTar(f, member{"m", []byte("x")})))
+	f.Add(mkXZ(f, []byte("#!/bin/sh\necho hi\n")))
+	f.Add([]byte("BZh91AY&SY\x00\x00"))
 	e := newEngineOpts(f, fuzzOpts)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<20 {

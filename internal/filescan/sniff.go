@@ -12,6 +12,9 @@ const (
 	typeOther fileType = iota
 	typeELF
 	typeGzip
+	typeZstd
+	typeBzip2
+	typeXZ
 	typeZip
 	typeTar
 	typeText
@@ -20,6 +23,8 @@ const (
 var (
 	magicELF  = []byte{0x7f, 'E', 'L', 'F'}
 	magicGzip = []byte{0x1f, 0x8b}
+	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	magicXZ   = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
 	magicZip  = []byte("PK\x03\x04")
 	magicZipE = []byte("PK\x05\x06") // empty zip: only the end record
 	magicTar  = []byte("ustar")      // at offset 257, POSIX and GNU
@@ -34,6 +39,12 @@ func sniff(head []byte) fileType {
 		return typeELF
 	case bytes.HasPrefix(head, magicGzip):
 		return typeGzip
+	case bytes.HasPrefix(head, magicZstd):
+		return typeZstd
+	case bytes.HasPrefix(head, magicXZ):
+		return typeXZ
+	case isBzip2(head):
+		return typeBzip2
 	case bytes.HasPrefix(head, magicZip), bytes.HasPrefix(head, magicZipE):
 		return typeZip
 	case len(head) >= 262 && bytes.Equal(head[257:262], magicTar):
@@ -148,4 +159,14 @@ func textKindOf(p string, head []byte, from origin) textKind {
 	// script: droppers arrive as /tmp/x or /opt/app/run and are started by
 	// sh from a command line.
 	return kindScript
+}
+
+// isBzip2 checks the stream header ("BZh" and a level) and the magic of
+// what must follow it, a block or the end of an empty stream, so a text
+// that starts with "BZh1" stays text.
+func isBzip2(head []byte) bool {
+	if len(head) < 10 || head[0] != 'B' || head[1] != 'Z' || head[2] != 'h' || head[3] < '1' || head[3] > '9' {
+		return false
+	}
+	return bytes.Equal(head[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(head[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})
 }
