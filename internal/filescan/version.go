@@ -9,7 +9,7 @@ import (
 // rulesRevision changes whenever this package's own rules (scripts,
 // configs, archives, thresholds) change what a file yields, so cached
 // per-layer results made by older rules are not reused.
-const rulesRevision = 3
+const rulesRevision = 4
 
 // Version identifies what this engine would answer for any file: its own
 // rules, its options (limits change what is read) and the indicator data it
