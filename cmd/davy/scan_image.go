@@ -10,6 +10,7 @@ import (
 
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/finding"
+	"github.com/davyproject/davy/internal/image"
 	"github.com/davyproject/davy/internal/report"
 	"github.com/davyproject/davy/internal/scan"
 )
@@ -27,6 +28,7 @@ type scanImageFlags struct {
 	exitCode     int
 	severity     string
 	cacheDir     string
+	cacheMaxMiB  int64
 	intel        string
 	parallel     int
 }
@@ -43,6 +45,7 @@ func (f *scanImageFlags) register(cmd *cobra.Command, local bool) {
 	fl.IntVar(&f.exitCode, "exit-code", 0, "exit with this code when a finding has one of --severity")
 	fl.StringVar(&f.severity, "severity", severityNames(), "severities reported and counted for --exit-code (comma-separated)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where per-layer results are cached (empty: no cache)")
+	fl.Int64Var(&f.cacheMaxMiB, "cache-max-mib", image.DefaultCacheMaxBytes>>20, "size of the layer cache in MiB; the least recently used results go first (-1: never pruned)")
 	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.IntVar(&f.parallel, "parallel", 2, "layers scanned at once")
 }
@@ -115,7 +118,7 @@ func runScanImage(cmd *cobra.Command, g *globals, f *scanImageFlags, refs []stri
 	bar := newProgress(g.stderr)
 	rep, err := scan.Images(cmd.Context(), refs, scan.ImageOptions{
 		Input: f.input, Insecure: f.insecure, Platform: f.platform, AllPlatforms: f.allPlatforms,
-		CacheDir: f.cacheDir, IntelDir: f.intel, Parallel: f.parallel,
+		CacheDir: f.cacheDir, CacheMaxBytes: cacheBytes(f.cacheMaxMiB), IntelDir: f.intel, Parallel: f.parallel,
 		Thresholds: detect.DefaultThresholds, Progress: bar.event, Log: g.logger(),
 	})
 	bar.finish()
@@ -167,4 +170,12 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(192 << 20)
 	}
+}
+
+// cacheBytes turns --cache-max-mib into bytes, keeping -1 (never prune).
+func cacheBytes(mib int64) int64 {
+	if mib < 0 {
+		return -1
+	}
+	return max(mib, 1) << 20
 }

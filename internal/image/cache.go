@@ -4,10 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -26,7 +31,8 @@ const maxCacheFile = 256 << 20
 // limits and the schema: any of them changing gives another file, so a
 // stale result is never read. Files are written whole under a temporary
 // name and renamed, so concurrent scans (and crashes) never see half a
-// file. Nothing is ever pruned.
+// file. A file's modification time is its last use; prune removes the
+// least recently used past a size.
 type layerCache struct {
 	dir      string
 	settings string
@@ -74,7 +80,54 @@ func (c *layerCache) load(layer v1.Hash) (*layerRecord, bool) {
 		return nil, false
 	}
 	rec.cached = true
+	now := time.Now()
+	_ = os.Chtimes(c.path(layer), now, now) // used now: the last to prune
 	return &rec, true
+}
+
+// prune removes the least recently used results until the cache holds at
+// most max bytes (max < 0: never). Temporary files of scans in progress
+// are left alone.
+func (c *layerCache) prune(max int64) error {
+	if c == nil || max < 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(c.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("cache: %w", err)
+	}
+	type file struct {
+		name string
+		size int64
+		used time.Time
+	}
+	var files []file
+	var total int64
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		files = append(files, file{e.Name(), fi.Size(), fi.ModTime()})
+		total += fi.Size()
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.used.Compare(b.used) })
+	for _, f := range files {
+		if total <= max {
+			break
+		}
+		if err := os.Remove(filepath.Join(c.dir, f.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cache: %w", err)
+		}
+		total -= f.size
+	}
+	return nil
 }
 
 func (c *layerCache) store(rec *layerRecord) error {

@@ -6,9 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestCache(t *testing.T) {
@@ -161,4 +165,40 @@ func slicesContain(have []EventKind, want ...EventKind) bool {
 		}
 	}
 	return true
+}
+
+// TestCachePrunesLeastRecentlyUsed fills a cache past its bound: the
+// results used longest ago go first, a result just read stays.
+func TestCachePrunesLeastRecentlyUsed(t *testing.T) {
+	dir := t.TempDir()
+	c := newLayerCache(WalkOptions{CacheDir: dir, ScannerVersion: "v1"})
+	var hashes []v1.Hash
+	for i := range 4 {
+		h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat(strconv.Itoa(i), 64)}
+		hashes = append(hashes, h)
+		rec := &layerRecord{Schema: cacheSchema, Layer: h.String(), Settings: c.settings}
+		if err := c.store(rec); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(time.Duration(i-10) * time.Minute)
+		os.Chtimes(c.path(h), old, old)
+	}
+	if _, ok := c.load(hashes[0]); !ok { // the oldest, used now
+		t.Fatal("stored result not loaded")
+	}
+	fi, err := os.Stat(c.path(hashes[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.prune(2 * fi.Size()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false, false, true} {
+		if _, err := os.Stat(c.path(hashes[i])); (err == nil) != want {
+			t.Errorf("result %d kept = %v, want %v", i, err == nil, want)
+		}
+	}
+	if err := c.prune(-1); err != nil {
+		t.Error(err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sync"
@@ -106,6 +107,7 @@ const (
 	DefaultMaxFileBytes  int64 = 512 << 20 // bytes of one file given to the visitor
 	DefaultMaxEntries          = 2_000_000 // tar entries per layer (files under a directory)
 	DefaultMaxPathLen          = 4096      // bytes of a member's path
+	DefaultCacheMaxBytes int64 = 1 << 30   // the layer cache, least recently used layers removed past it
 )
 
 // WalkOptions for Walk. Zero values take the defaults.
@@ -116,6 +118,10 @@ type WalkOptions struct {
 	// CacheDir holds per-layer results (CacheDir/layers/...); "" disables
 	// the cache. Needs ScannerVersion.
 	CacheDir string
+	// CacheMaxBytes bounds the layer cache: after a walk, the least
+	// recently used results are removed until it fits. Default
+	// DefaultCacheMaxBytes; negative never prunes.
+	CacheMaxBytes int64
 	// ScannerVersion identifies the visitor's rules: results cached under
 	// another version are not used. Change it whenever the visitor could
 	// answer differently.
@@ -151,6 +157,9 @@ func (o WalkOptions) withDefaults() (WalkOptions, error) {
 	}
 	if o.MaxPathLen <= 0 {
 		o.MaxPathLen = DefaultMaxPathLen
+	}
+	if o.CacheMaxBytes == 0 {
+		o.CacheMaxBytes = DefaultCacheMaxBytes
 	}
 	if o.CacheDir != "" && o.ScannerVersion == "" {
 		return o, errors.New("walk: CacheDir needs a ScannerVersion, or stale results would be reused")
@@ -210,6 +219,10 @@ launch:
 		}()
 	}
 	wg.Wait()
+	if err := cache.prune(o.CacheMaxBytes); err != nil {
+		// A cache that cannot be pruned costs disk, not this result.
+		slog.Warn("pruning the layer cache", "err", err)
+	}
 	for i, s := range specs {
 		if j, ok := first[s.id]; ok && j != i {
 			recs[i] = recs[j]

@@ -26,11 +26,14 @@ type ImageOptions struct {
 	Platform     string
 	AllPlatforms bool
 	CacheDir     string
-	IntelDir     string
-	Parallel     int
-	Thresholds   detect.Thresholds
-	Progress     func(image.Event)
-	Log          *slog.Logger
+	// CacheMaxBytes bounds the layer cache (0: the default, negative:
+	// never pruned).
+	CacheMaxBytes int64
+	IntelDir      string
+	Parallel      int
+	Thresholds    detect.Thresholds
+	Progress      func(image.Event)
+	Log           *slog.Logger
 }
 
 // ErrIncomplete marks a report in which some layer or file could not be
@@ -86,7 +89,7 @@ func scanTarget(ctx context.Context, eng *filescan.Engine, t image.Target, opts 
 		return eng.ScanFile(ctx, f.Path, f.Size, r)
 	}
 	res, err := image.Walk(ctx, t, image.WalkOptions{
-		CacheDir: opts.CacheDir, ScannerVersion: eng.Version(), Parallel: opts.Parallel, Progress: opts.Progress,
+		CacheDir: opts.CacheDir, CacheMaxBytes: opts.CacheMaxBytes, ScannerVersion: eng.Version(), Parallel: opts.Parallel, Progress: opts.Progress,
 	}, visit)
 	if err != nil {
 		return report.Image{}, fmt.Errorf("scanning %s: %w", t.Ref, err)
