@@ -236,9 +236,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	a.ready.Store(false)
-	for _, s := range a.dedup.Drain() {
-		a.o.Emit(s)
-	}
+	a.emit(a.dedup.Drain()...)
 	return runErr
 }
 
@@ -273,9 +271,7 @@ func (a *Agent) cadence(ctx context.Context, src events.Source) {
 			a.assessAll(ctx)
 		case <-stats.C:
 			a.o.Metrics.source(src.Name(), src.Stats())
-			for _, s := range a.dedup.Expire() {
-				a.o.Emit(s)
-			}
+			a.emit(a.dedup.Expire()...)
 		}
 	}
 }
