@@ -33,21 +33,7 @@ func newAncestorCache(procFS string) *ancestorCache {
 
 // lineage returns up to depth ancestors starting at ppid, parent first.
 func (c *ancestorCache) lineage(ppid, depth int) []host.Ancestor {
-	var out []host.Ancestor
-	seen := map[int]bool{}
-	for pid := ppid; pid > 0 && len(out) < depth && !seen[pid]; {
-		seen[pid] = true
-		a, ok := c.get(pid)
-		if !ok {
-			break
-		}
-		out = append(out, a)
-		if pid == 1 {
-			break
-		}
-		pid = a.PPID
-	}
-	return out
+	return host.Lineage(ppid, depth, c.get)
 }
 
 func (c *ancestorCache) get(pid int) (host.Ancestor, bool) {
@@ -58,17 +44,17 @@ func (c *ancestorCache) get(pid int) (host.Ancestor, bool) {
 	if ok && now.Sub(e.at) < ancestorTTL {
 		return e.a, true
 	}
-	as := host.Lineage(c.procFS, pid, 1)
-	if len(as) == 0 {
+	a, ok := host.ReadAncestor(c.procFS, pid)
+	if !ok {
 		return host.Ancestor{}, false
 	}
 	c.mu.Lock()
 	if len(c.m) >= maxAncestorMem {
 		clear(c.m)
 	}
-	c.m[pid] = ancestorEntry{a: as[0], at: now}
+	c.m[pid] = ancestorEntry{a: a, at: now}
 	c.mu.Unlock()
-	return as[0], true
+	return a, true
 }
 
 // forget drops pid, which exited.

@@ -4,8 +4,7 @@ import (
 	"strconv"
 )
 
-// Ancestor is one process above another in the process tree. Cmdline is
-// read for the parent only (rules quote proc.pcmdline, not older ones).
+// Ancestor is one process above another in the process tree.
 type Ancestor struct {
 	PID     int
 	PPID    int
@@ -13,39 +12,45 @@ type Ancestor struct {
 	Cmdline []string
 }
 
-// maxLineageCmdline bounds the parent's command line as read here: rules
+// maxLineageCmdline bounds an ancestor's command line as read here: rules
 // quote it, nothing parses it.
 const maxLineageCmdline = 4 << 10
 
-// Lineage returns up to depth ancestors of a process whose parent is ppid,
-// parent first, read from procFS ("" means /proc): one stat read each. It
-// stops at PID 1, at a process it cannot read (it may have exited), or at
-// a loop in a hostile tree.
-func Lineage(procFS string, ppid, depth int) []Ancestor {
+// ReadAncestor reads process pid's name, parent and command line from
+// procFS ("" means /proc); ok is false when it cannot be read (it exited).
+func ReadAncestor(procFS string, pid int) (Ancestor, bool) {
 	if procFS == "" {
 		procFS = "/proc"
 	}
-	buf := make([]byte, maxStatSize)
+	st, err := readStatAt(procFS, pid, make([]byte, maxStatSize))
+	if err != nil {
+		return Ancestor{}, false
+	}
+	a := Ancestor{PID: pid, PPID: st.PPID, Comm: st.Comm}
+	if data, _, err := readFile(procFS+"/"+strconv.Itoa(pid)+"/cmdline", make([]byte, maxLineageCmdline)); err == nil {
+		a.Cmdline, _ = splitCmdline(data, maxCmdlineArgs)
+	}
+	return a, true
+}
+
+// Lineage returns up to depth ancestors of a process whose parent is
+// ppid, parent first, each from get (ReadAncestor, or a cache of it). It
+// stops at PID 1, at a process get cannot give (it may have exited), or at
+// a loop in a hostile tree.
+func Lineage(ppid, depth int, get func(pid int) (Ancestor, bool)) []Ancestor {
 	seen := map[int]bool{}
 	var out []Ancestor
 	for pid := ppid; pid > 0 && len(out) < depth && !seen[pid]; {
 		seen[pid] = true
-		st, err := readStatAt(procFS, pid, buf)
-		if err != nil {
+		a, ok := get(pid)
+		if !ok {
 			break
-		}
-		a := Ancestor{PID: pid, PPID: st.PPID, Comm: st.Comm}
-		if len(out) == 0 {
-			cbuf := make([]byte, maxLineageCmdline)
-			if data, _, err := readFile(procFS+"/"+strconv.Itoa(pid)+"/cmdline", cbuf); err == nil {
-				a.Cmdline, _ = splitCmdline(data, maxCmdlineArgs)
-			}
 		}
 		out = append(out, a)
 		if pid == 1 {
 			break
 		}
-		pid = st.PPID
+		pid = a.PPID
 	}
 	return out
 }

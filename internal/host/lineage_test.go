@@ -45,7 +45,7 @@ func startTree(t *testing.T) (sh *exec.Cmd, sleepPID int) {
 
 func TestLineage(t *testing.T) {
 	sh, pid := startTree(t)
-	got := Lineage("", sh.Process.Pid, 3)
+	got := Lineage(sh.Process.Pid, 3, fromProc)
 	if len(got) < 2 {
 		t.Fatalf("Lineage(%d) = %+v, want at least sh and this test", pid, got)
 	}
@@ -55,10 +55,10 @@ func TestLineage(t *testing.T) {
 	if got[1].PID != os.Getpid() {
 		t.Errorf("grandparent = %+v, want this test (pid %d)", got[1], os.Getpid())
 	}
-	if n := len(Lineage("", sh.Process.Pid, 1)); n != 1 {
+	if n := len(Lineage(sh.Process.Pid, 1, fromProc)); n != 1 {
 		t.Errorf("depth 1 gave %d ancestors", n)
 	}
-	if a := Lineage("", 1<<30, 3); len(a) != 0 {
+	if a := Lineage(1<<30, 3, fromProc); len(a) != 0 {
 		t.Errorf("a missing process has ancestors %+v", a)
 	}
 }
@@ -77,3 +77,5 @@ func TestTakeOnlySomePIDs(t *testing.T) {
 		t.Errorf("skipped = %v, want the missing PID counted as exited", s.Skipped)
 	}
 }
+
+func fromProc(pid int) (Ancestor, bool) { return ReadAncestor("", pid) }
