@@ -74,6 +74,8 @@ type Evidence struct {
 
 // Action is one remediation step, recorded whether or not it was a dry run.
 type Action struct {
+	// Action is a controller remediation (alert, quarantine, delete,
+	// scale-to-zero) or a node response by an agent (freeze, kill).
 	Action  string      `json:"action"`
 	DryRun  bool        `json:"dryRun"`
 	Done    bool        `json:"done"`

@@ -1,0 +1,267 @@
+package pods
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+)
+
+// parents are the owner kinds whose own controller is looked up: a
+// ReplicaSet belongs to a Deployment, a Job to a CronJob. Other kinds
+// (StatefulSet, DaemonSet...) are the top of their chains in practice.
+var parents = map[string]schema.GroupVersionResource{
+	"ReplicaSet": {Group: "apps", Version: "v1", Resource: "replicasets"},
+	"Job":        {Group: "batch", Version: "v1", Resource: "jobs"},
+}
+
+// maxChain bounds an owner chain, against cycles in hostile metadata.
+const maxChain = 4
+
+// ownerTTL is how long a looked-up owner is trusted; owners of ReplicaSets
+// and Jobs almost never change.
+const ownerTTL = 10 * time.Minute
+
+// Index holds the pods of one node, by container ID and by pod UID.
+type Index struct {
+	client kubernetes.Interface
+	meta   metadata.Interface
+	node   string
+	log    *slog.Logger
+
+	mu          sync.RWMutex
+	byUID       map[types.UID]*Pod
+	byContainer map[string]*Pod
+
+	ownersMu sync.Mutex
+	owners   map[types.UID]cachedOwner
+
+	synced func() bool
+}
+
+type cachedOwner struct {
+	owner *Owner // nil: no controller
+	at    time.Time
+}
+
+// New returns an index of the pods on node; Run fills it.
+func New(client kubernetes.Interface, meta metadata.Interface, node string, log *slog.Logger) *Index {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Index{
+		client: client, meta: meta, node: node, log: log,
+		byUID: map[types.UID]*Pod{}, byContainer: map[string]*Pod{},
+		owners: map[types.UID]cachedOwner{},
+		synced: func() bool { return false },
+	}
+}
+
+// Run watches the node's pods until ctx ends. It returns once the first
+// list is in, or with an error if that does not happen within timeout;
+// the watch then goes on in the background.
+func (x *Index) Run(ctx context.Context, timeout time.Duration) error {
+	if x.node == "" {
+		return errors.New("pods: no node name (set --node-name or NODE_NAME)")
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(x.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", x.node).String()
+		}))
+	inf := f.Core().V1().Pods().Informer()
+	// The informer's own store keeps only what the index needs; managed
+	// fields and specs are most of a pod's size.
+	if err := inf.SetTransform(slim); err != nil {
+		return fmt.Errorf("pods: %w", err)
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { x.put(ctx, o) },
+		UpdateFunc: func(_, o any) { x.put(ctx, o) },
+		DeleteFunc: x.delete,
+	}); err != nil {
+		return fmt.Errorf("pods: %w", err)
+	}
+	x.synced = inf.HasSynced
+	f.Start(ctx.Done())
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if !cache.WaitForCacheSync(wait.Done(), inf.HasSynced) {
+		return fmt.Errorf("pods: the pods of node %s were not listed within %s", x.node, timeout)
+	}
+	return nil
+}
+
+// Synced reports whether the first list of pods is in.
+func (x *Index) Synced() bool { return x.synced() }
+
+// Lookup finds the pod of a container: by its runtime ID, else by the pod
+// UID its cgroup path carries (a container that has just started is in
+// the cgroup before the kubelet reports its ID).
+func (x *Index) Lookup(containerID, podUID string) (*Pod, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if p, ok := x.byContainer[containerID]; ok && containerID != "" {
+		return p, true
+	}
+	if p, ok := x.byUID[types.UID(podUID)]; ok && podUID != "" {
+		return p, true
+	}
+	return nil, false
+}
+
+// Len is the number of pods indexed.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byUID)
+}
+
+func (x *Index) put(ctx context.Context, o any) {
+	obj, ok := o.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	p := fromObject(obj)
+	p.version = obj.ResourceVersion
+	p.Owners, p.Resolved = x.chain(ctx, obj.Namespace, metav1.GetControllerOf(obj))
+	if !p.Resolved {
+		x.retry(ctx, obj)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.byUID[p.UID]; ok {
+		for _, c := range old.Containers {
+			delete(x.byContainer, c.ID)
+		}
+	}
+	x.byUID[p.UID] = p
+	for _, c := range p.Containers {
+		x.byContainer[c.ID] = p
+	}
+}
+
+// retryAfter is how long an owner lookup that failed waits to be retried.
+var retryAfter = 10 * time.Second
+
+// retry looks the owners of a pod up again later, unless the pod has been
+// updated or deleted meanwhile (its update or delete then has its say).
+func (x *Index) retry(ctx context.Context, obj *corev1.Pod) {
+	time.AfterFunc(retryAfter, func() {
+		if ctx.Err() != nil {
+			return
+		}
+		x.mu.RLock()
+		cur, ok := x.byUID[obj.UID]
+		x.mu.RUnlock()
+		if ok && !cur.Resolved && cur.version == obj.ResourceVersion {
+			x.put(ctx, obj)
+		}
+	})
+}
+
+func (x *Index) delete(o any) {
+	if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = t.Obj
+	}
+	obj, ok := o.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.byUID[obj.UID]; ok {
+		for _, c := range old.Containers {
+			delete(x.byContainer, c.ID)
+		}
+		delete(x.byUID, obj.UID)
+	}
+}
+
+// chain follows controllers up from the pod's own. It reports false when a
+// lookup failed, so the chain may stop short; the next update retries.
+func (x *Index) chain(ctx context.Context, ns string, ref *metav1.OwnerReference) ([]Owner, bool) {
+	var out []Owner
+	for ref != nil && len(out) < maxChain {
+		o := Owner{Kind: ref.Kind, Name: ref.Name, UID: ref.UID}
+		out = append(out, o)
+		gvr, ok := parents[o.Kind]
+		if !ok || x.meta == nil {
+			break
+		}
+		next, err := x.parentOf(ctx, gvr, ns, o)
+		if err != nil {
+			x.log.Debug("pods: owner lookup", "kind", o.Kind, "namespace", ns, "name", o.Name, "err", err)
+			return out, false
+		}
+		if next == nil {
+			break
+		}
+		ref = &metav1.OwnerReference{Kind: next.Kind, Name: next.Name, UID: next.UID}
+	}
+	return out, true
+}
+
+// parentOf returns the controller of an owner, from the cache or the API.
+func (x *Index) parentOf(ctx context.Context, gvr schema.GroupVersionResource, ns string, o Owner) (*Owner, error) {
+	x.ownersMu.Lock()
+	c, ok := x.owners[o.UID]
+	x.ownersMu.Unlock()
+	if ok && time.Since(c.at) < ownerTTL {
+		return c.owner, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := x.meta.Resource(gvr).Namespace(ns).Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting %s %s/%s: %w", o.Kind, ns, o.Name, err)
+	}
+	var parent *Owner
+	if ref := metav1.GetControllerOf(m); ref != nil {
+		parent = &Owner{Kind: ref.Kind, Name: ref.Name, UID: ref.UID}
+	}
+	x.ownersMu.Lock()
+	// Bounded by the owners of one node's pods; stale entries are dropped
+	// as the map grows rather than on a timer.
+	if len(x.owners) > 4096 {
+		for k, v := range x.owners {
+			if time.Since(v.at) >= ownerTTL {
+				delete(x.owners, k)
+			}
+		}
+	}
+	x.owners[o.UID] = cachedOwner{owner: parent, at: time.Now()}
+	x.ownersMu.Unlock()
+	return parent, nil
+}
+
+// slim keeps what the index reads of a pod.
+func slim(o any) (any, error) {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return o, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			Labels: p.Labels, Annotations: p.Annotations, OwnerReferences: p.OwnerReferences,
+		},
+		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
+		Status: corev1.PodStatus{
+			ContainerStatuses:          p.Status.ContainerStatuses,
+			InitContainerStatuses:      p.Status.InitContainerStatuses,
+			EphemeralContainerStatuses: p.Status.EphemeralContainerStatuses,
+		},
+	}, nil
+}
