@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/davyproject/davy/internal/alert"
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/events"
+	"github.com/davyproject/davy/internal/kube/pods"
+	"github.com/davyproject/davy/internal/kube/reporter"
 	"github.com/davyproject/davy/internal/respond"
 )
 
@@ -31,6 +34,11 @@ type agentFlags struct {
 	intel        string
 	metricsAddr  string
 	netCapture   bool
+
+	kube        kubeFlags
+	kubeMode    string
+	nodeName    string
+	kubeReports bool
 
 	stdoutPriority                     string
 	webhook, webhookPriority           string
@@ -105,6 +113,10 @@ allowlisted ones.`,
 	fl.StringSliceVar(&f.allowExes, "allow-exe", nil, "executable path pattern never acted on (path.Match syntax)")
 	fl.StringSliceVar(&f.allowComms, "allow-comm", nil, "process name never acted on")
 	fl.IntVar(&f.maxActions, "max-actions-per-hour", 10, "cap on response actions per hour")
+	f.kube.register(fl)
+	fl.StringVar(&f.kubeMode, "kube", "auto", "map containers to pods and write MinerReports: on, off, or auto (on in a pod or with --kubeconfig)")
+	fl.StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name in the cluster (default $NODE_NAME)")
+	fl.BoolVar(&f.kubeReports, "kube-reports", true, "with --kube, write a MinerReport per suspicious or miner workload and an Event on its pod")
 	return cmd
 }
 
@@ -127,6 +139,19 @@ func runAgent(ctx context.Context, g *globals, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kube, err := startAgentKube(ctx, &f.kube, f.kubeMode, f.nodeName, f.kubeReports, log)
+	if err != nil {
+		outs.Close(context.Background())
+		return err
+	}
+	var podIndex *pods.Index
+	var reports *reporter.Reporter
+	if kube != nil {
+		defer kube.stop()
+		podIndex, reports = kube.pods, kube.reports
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerOutputMetrics(reg, outs)
@@ -141,6 +166,8 @@ func runAgent(ctx context.Context, g *globals, f *agentFlags) error {
 			CgroupFS: f.sysfs + "/fs/cgroup", Log: log,
 			Allow: respond.Allowlist{Containers: f.allowContainers, Exes: f.allowExes, Comms: f.allowComms},
 		}),
+		Pods:    podIndex,
+		Reports: reports,
 		Metrics: agent.NewMetrics(reg),
 		Log:     log,
 	})
@@ -151,8 +178,6 @@ func runAgent(ctx context.Context, g *globals, f *agentFlags) error {
 	if action != respond.ActionNone {
 		log.Warn("response enabled", "action", action, "enforce", f.enforce)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	serveErr := make(chan error, 1)
 	if f.metricsAddr != "" {
 		go func() { serveErr <- agent.Serve(ctx, f.metricsAddr, reg, a.Ready, log) }()

@@ -18,6 +18,8 @@ import (
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/events"
 	"github.com/davyproject/davy/internal/finding"
+	"github.com/davyproject/davy/internal/kube/pods"
+	"github.com/davyproject/davy/internal/kube/reporter"
 	"github.com/davyproject/davy/internal/netwatch"
 	"github.com/davyproject/davy/internal/respond"
 	"github.com/davyproject/davy/internal/rules"
@@ -51,6 +53,12 @@ type Options struct {
 	// agent's network namespace, for passive DNS and mining protocols
 	// (internal/netwatch), attributed to processes by their sockets.
 	NetCapture bool
+	// Pods, when set, maps containers to their pods for the k8s.* fields
+	// and for Reports.
+	Pods *pods.Index
+	// Reports, when set, receives every verdict other than clean on a
+	// container of a known pod, and every response to one.
+	Reports *reporter.Reporter
 	// Respond acts on miners; nil acts on nothing.
 	Respond *respond.Responder
 	// Metrics, when set, is updated as the agent runs.
@@ -212,6 +220,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.cadence(ctx, src)
 	}()
+
+	if a.o.Reports != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.o.Reports.Run(ctx)
+		}()
+	}
 
 	if a.o.NetCapture {
 		wg.Add(1)

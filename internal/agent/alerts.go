@@ -91,4 +91,5 @@ func (a *Agent) respond(ctx context.Context, w *detect.Workload, as *detect.Asse
 	}
 	al.SetWorkload(info.key)
 	a.emit(a.dedup.Add(al)...)
+	a.report(as, info, reportAction(res, status))
 }

@@ -60,6 +60,7 @@ func (a *Agent) judged(ctx context.Context, snap *host.Snapshot, as *detect.Asse
 	if as.Verdict != finding.VerdictClean {
 		e := a.ruleEvent(rules.EventVerdict, snap.Taken, info)
 		a.match(&e, info.key)
+		a.report(as, info)
 	}
 	if as.Verdict == finding.VerdictMiner {
 		a.respond(ctx, w, as, info)

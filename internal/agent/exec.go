@@ -65,6 +65,7 @@ func (a *Agent) onExec(ctx context.Context, pid int, ev events.Event) {
 	if as.Verdict != finding.VerdictClean {
 		e.EvtType = rules.EventVerdict
 		a.match(&e, info.key)
+		a.report(&as, info)
 	}
 	if as.Verdict == finding.VerdictMiner {
 		a.respond(ctx, w, &as, info)

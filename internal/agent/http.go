@@ -17,16 +17,29 @@ import (
 // /healthz answers while the process runs; /readyz once the agent's event
 // source runs and its first assessment is done.
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func() bool, log *slog.Logger) error {
+	return ServeWith(ctx, addr, reg, ready, log, nil)
+}
+
+// ServeWith is Serve with more handlers, by path (another command's
+// /status, say).
+func ServeWith(ctx context.Context, addr string, reg *prometheus.Registry, ready func() bool, log *slog.Logger, extra map[string]http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
-	return ServeListener(ctx, ln, reg, ready, log)
+	return serve(ctx, ln, reg, ready, log, extra)
 }
 
 // ServeListener is Serve on an open listener.
 func ServeListener(ctx context.Context, ln net.Listener, reg *prometheus.Registry, ready func() bool, log *slog.Logger) error {
+	return serve(ctx, ln, reg, ready, log, nil)
+}
+
+func serve(ctx context.Context, ln net.Listener, reg *prometheus.Registry, ready func() bool, log *slog.Logger, extra map[string]http.Handler) error {
 	mux := http.NewServeMux()
+	for path, h := range extra {
+		mux.Handle(path, h)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -80,6 +80,7 @@ func (a *Agent) onWire(ctx context.Context, o netwatch.Observation) {
 	e.Fd = rules.Fd{SIP: o.Server.Addr(), SPort: o.Server.Port(), CIP: o.Client.Addr(), CPort: o.Client.Port(), L4Proto: "tcp", SIPNames: o.Names}
 	e.Fd.Name = o.Client.String() + "->" + o.Server.String()
 	a.match(&e, info.key)
+	a.report(&as, info)
 }
 
 // resolvedNames returns the names the process's network namespace

@@ -50,6 +50,11 @@ func init() {
 	rule(Rule{ID: "DAVY-B001", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "sustained CPU near the limit (or near all cores without one)"})
 	rule(Rule{ID: "DAVY-B002", Group: GroupBehaviour, Weight: 15, Weak: true, Summary: "every thread busy and flat over the window"})
 
+	// Cluster metrics, read by davy controller from Prometheus: what a CPU
+	// alert says, so alone never more than suspicious.
+	rule(Rule{ID: "DAVY-K001", Group: GroupBehaviour, Weight: 40, Weak: true, Summary: "container above its CPU-limit threshold for the whole Prometheus window (cAdvisor usage over the limit)"})
+	rule(Rule{ID: "DAVY-K002", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "container with no CPU limit kept busy for the whole Prometheus window"})
+
 	// Location.
 	rule(Rule{ID: "DAVY-P001", Group: GroupLocation, Weight: 25, Weak: true, Summary: "executable runs from a world-writable temporary directory"})
 	rule(Rule{ID: "DAVY-P002", Group: GroupLocation, Weight: 30, Weak: true, Summary: "executable was deleted from disk after it started"})

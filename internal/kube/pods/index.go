@@ -11,28 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 )
-
-// parents are the owner kinds whose own controller is looked up: a
-// ReplicaSet belongs to a Deployment, a Job to a CronJob. Other kinds
-// (StatefulSet, DaemonSet...) are the top of their chains in practice.
-var parents = map[string]schema.GroupVersionResource{
-	"ReplicaSet": {Group: "apps", Version: "v1", Resource: "replicasets"},
-	"Job":        {Group: "batch", Version: "v1", Resource: "jobs"},
-}
-
-// maxChain bounds an owner chain, against cycles in hostile metadata.
-const maxChain = 4
-
-// ownerTTL is how long a looked-up owner is trusted; owners of ReplicaSets
-// and Jobs almost never change.
-const ownerTTL = 10 * time.Minute
 
 // Index holds the pods of one node, by container ID and by pod UID.
 type Index struct {
@@ -45,15 +29,9 @@ type Index struct {
 	byUID       map[types.UID]*Pod
 	byContainer map[string]*Pod
 
-	ownersMu sync.Mutex
-	owners   map[types.UID]cachedOwner
+	owners *Resolver
 
 	synced func() bool
-}
-
-type cachedOwner struct {
-	owner *Owner // nil: no controller
-	at    time.Time
 }
 
 // New returns an index of the pods on node; Run fills it.
@@ -64,7 +42,7 @@ func New(client kubernetes.Interface, meta metadata.Interface, node string, log 
 	return &Index{
 		client: client, meta: meta, node: node, log: log,
 		byUID: map[types.UID]*Pod{}, byContainer: map[string]*Pod{},
-		owners: map[types.UID]cachedOwner{},
+		owners: NewResolver(MetadataGetter(meta)),
 		synced: func() bool { return false },
 	}
 }
@@ -133,9 +111,9 @@ func (x *Index) put(ctx context.Context, o any) {
 	if !ok {
 		return
 	}
-	p := fromObject(obj)
+	p := FromObject(obj)
 	p.version = obj.ResourceVersion
-	p.Owners, p.Resolved = x.chain(ctx, obj.Namespace, metav1.GetControllerOf(obj))
+	p.Owners, p.Resolved = x.owners.Chain(ctx, obj.Namespace, metav1.GetControllerOf(obj))
 	if !p.Resolved {
 		x.retry(ctx, obj)
 	}
@@ -187,63 +165,6 @@ func (x *Index) delete(o any) {
 		}
 		delete(x.byUID, obj.UID)
 	}
-}
-
-// chain follows controllers up from the pod's own. It reports false when a
-// lookup failed, so the chain may stop short; the next update retries.
-func (x *Index) chain(ctx context.Context, ns string, ref *metav1.OwnerReference) ([]Owner, bool) {
-	var out []Owner
-	for ref != nil && len(out) < maxChain {
-		o := Owner{Kind: ref.Kind, Name: ref.Name, UID: ref.UID}
-		out = append(out, o)
-		gvr, ok := parents[o.Kind]
-		if !ok || x.meta == nil {
-			break
-		}
-		next, err := x.parentOf(ctx, gvr, ns, o)
-		if err != nil {
-			x.log.Debug("pods: owner lookup", "kind", o.Kind, "namespace", ns, "name", o.Name, "err", err)
-			return out, false
-		}
-		if next == nil {
-			break
-		}
-		ref = &metav1.OwnerReference{Kind: next.Kind, Name: next.Name, UID: next.UID}
-	}
-	return out, true
-}
-
-// parentOf returns the controller of an owner, from the cache or the API.
-func (x *Index) parentOf(ctx context.Context, gvr schema.GroupVersionResource, ns string, o Owner) (*Owner, error) {
-	x.ownersMu.Lock()
-	c, ok := x.owners[o.UID]
-	x.ownersMu.Unlock()
-	if ok && time.Since(c.at) < ownerTTL {
-		return c.owner, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	m, err := x.meta.Resource(gvr).Namespace(ns).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("getting %s %s/%s: %w", o.Kind, ns, o.Name, err)
-	}
-	var parent *Owner
-	if ref := metav1.GetControllerOf(m); ref != nil {
-		parent = &Owner{Kind: ref.Kind, Name: ref.Name, UID: ref.UID}
-	}
-	x.ownersMu.Lock()
-	// Bounded by the owners of one node's pods; stale entries are dropped
-	// as the map grows rather than on a timer.
-	if len(x.owners) > 4096 {
-		for k, v := range x.owners {
-			if time.Since(v.at) >= ownerTTL {
-				delete(x.owners, k)
-			}
-		}
-	}
-	x.owners[o.UID] = cachedOwner{owner: parent, at: time.Now()}
-	x.ownersMu.Unlock()
-	return parent, nil
 }
 
 // slim keeps what the index reads of a pod.

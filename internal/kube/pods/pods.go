@@ -102,9 +102,9 @@ func trimScheme(id string) string {
 	return id
 }
 
-// fromObject copies what Davy needs out of a Pod object; owners are set by
+// FromObject copies what Davy needs out of a Pod object; owners are set by
 // the caller.
-func fromObject(o *corev1.Pod) *Pod {
+func FromObject(o *corev1.Pod) *Pod {
 	p := &Pod{
 		Namespace:   o.Namespace,
 		Name:        o.Name,
