@@ -4,8 +4,10 @@
 # docker-registry for the image tests and Debian's prometheus-alertmanager
 # for the alert tests (the tests start both on loopback themselves),
 # iproute2 for the network namespaces of the capture tests, PostgreSQL (a
-# server the capture test starts itself, and pgbench), and the honest heavy
-# tools the benign workloads use.
+# server the capture test starts itself, and pgbench), containerd and the
+# CNI plugins for the single-node Kubernetes cluster of internal/testenv/kube
+# (which runs its own containerd with its own socket and state), and the
+# honest heavy tools the benign workloads use.
 # Idempotent; needs root and apt.
 set -euo pipefail
 
@@ -22,6 +24,9 @@ command -v strip >/dev/null || need+=(binutils)
 command -v ip >/dev/null || need+=(iproute2) # network namespaces and veth pairs of the capture tests
 command -v pgbench >/dev/null || need+=(postgresql-client) # an honest database flow beside the miners
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containerd) # the test cluster's runtime
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins) # its pod network
+command -v nsenter >/dev/null || need+=(util-linux) # the cluster test reads a pod's routes
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
@@ -41,5 +46,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	# Likewise the tests start their own PostgreSQL server in a namespace.
 	if [[ " ${need[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
 		systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+	fi
+	# And their own containerd: the package's service is not needed, and
+	# would leave /run/containerd and /var/lib/containerd in use.
+	if [[ " ${need[*]} " == *" containerd "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now containerd.service >/dev/null 2>&1 || true
 	fi
 fi

@@ -16,13 +16,33 @@ import (
 // docs/kubernetes.md explains.
 const Version = "v1.36.3"
 
-var binaries = []string{"etcd", "kube-apiserver", "kubectl"}
+// apiServerBinaries are what envtest runs.
+var apiServerBinaries = []string{"etcd", "kube-apiserver", "kubectl"}
+
+// clusterBinaries are what the whole single-node cluster runs.
+var clusterBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"}
+
+// binSet finds or builds one set of binaries once per test binary.
+type binSet struct {
+	names []string
+	once  sync.Once
+	dir   string
+	err   error
+}
 
 var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
+	apiServerBins = &binSet{names: apiServerBinaries}
+	clusterBins   = &binSet{names: clusterBinaries}
 )
+
+func (b *binSet) get(t testing.TB) string {
+	t.Helper()
+	b.once.Do(func() { b.dir, b.err = findOrBuild(b.names) })
+	if b.err != nil {
+		failOrSkip(t, b.err)
+	}
+	return b.dir
+}
 
 // BinDir returns the directory holding etcd, kube-apiserver and kubectl:
 // KUBEBUILDER_ASSETS when it holds all three, else the cache of
@@ -31,15 +51,18 @@ var (
 // so `make test` runs `make k8s-binaries` before `go test`.
 func BinDir(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() { binDir, binErr = findOrBuild() })
-	if binErr != nil {
-		failOrSkip(t, binErr)
-	}
-	return binDir
+	return apiServerBins.get(t)
 }
 
-func findOrBuild() (string, error) {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" && complete(d) {
+// ClusterBinDir is BinDir for the whole cluster: it also requires
+// kube-controller-manager, kube-scheduler and kubelet.
+func ClusterBinDir(t testing.TB) string {
+	t.Helper()
+	return clusterBins.get(t)
+}
+
+func findOrBuild(binaries []string) (string, error) {
+	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" && complete(d, binaries) {
 		return d, nil
 	}
 	cache, err := os.UserCacheDir()
@@ -47,7 +70,7 @@ func findOrBuild() (string, error) {
 		return "", fmt.Errorf("finding the cache directory: %w", err)
 	}
 	dir := filepath.Join(cache, "davy", "k8s", Version)
-	if complete(dir) {
+	if complete(dir, binaries) {
 		return dir, nil
 	}
 	root, err := repoRoot()
@@ -61,13 +84,13 @@ func findOrBuild() (string, error) {
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("building the Kubernetes binaries (scripts/k8s-binaries.sh %s %s): %w\n%s", Version, dir, err, out.String())
 	}
-	if !complete(dir) {
+	if !complete(dir, binaries) {
 		return "", fmt.Errorf("scripts/k8s-binaries.sh left %s without %s", dir, strings.Join(binaries, ", "))
 	}
 	return dir, nil
 }
 
-func complete(dir string) bool {
+func complete(dir string, binaries []string) bool {
 	for _, b := range binaries {
 		fi, err := os.Stat(filepath.Join(dir, b))
 		if err != nil || fi.Mode()&0o111 == 0 {

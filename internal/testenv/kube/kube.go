@@ -27,6 +27,8 @@ type Env struct {
 	Kubeconfig string
 	// BinDir holds etcd, kube-apiserver and kubectl.
 	BinDir string
+
+	logs *logBuffer
 }
 
 // APIServer starts an API server with Davy's CRDs established and returns a
@@ -41,11 +43,29 @@ func APIServer(t testing.TB) *rest.Config {
 func Start(t testing.TB) *Env {
 	t.Helper()
 	bin := BinDir(t)
+	env, stop, err := Run(bin)
+	if err != nil {
+		failOrSkip(t, err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("kube-apiserver log (tail):\n%s", env.logs.tail(8192))
+		}
+	})
+	return env
+}
+
+// Run starts an API server from the binaries in bin, for programs such as
+// benchmarks that are not tests; stop ends it.
+func Run(bin string) (env *Env, stop func() error, err error) {
 	crdList, err := davyCRDs()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	env := &envtest.Environment{
+	te := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
 		DownloadBinaryAssets:  false,
 		CRDs:                  crdList,
@@ -55,33 +75,38 @@ func Start(t testing.TB) *Env {
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
-	api := env.ControlPlane.GetAPIServer()
+	api := te.ControlPlane.GetAPIServer()
 	// envtest binds 127.0.0.1, which kube-apiserver refuses as an advertise
 	// address unless it does not reconcile the kubernetes Service's endpoints.
 	api.Configure().Set("endpoint-reconciler-type", "none")
-	// The API server's own logs go to the test log only when it fails.
-	var logs logBuffer
-	api.Out, api.Err = &logs, &logs
+	// The API server's own logs are shown only when asked (a failed test).
+	logs := &logBuffer{}
+	api.Out, api.Err = logs, logs
 
-	cfg, err := env.Start()
+	cfg, err := te.Start()
 	if err != nil {
-		_ = env.Stop()
-		failOrSkip(t, fmt.Errorf("starting the API server from %s: %w\n%s", bin, err, logs.String()))
+		_ = te.Stop()
+		return nil, nil, fmt.Errorf("starting the API server from %s: %w\n%s", bin, err, logs.String())
 	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the API server: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("kube-apiserver log (tail):\n%s", logs.tail(8192))
-		}
-	})
-
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
+	dir, err := os.MkdirTemp("", "davy-kubeconfig-")
+	if err != nil {
+		_ = te.Stop()
+		return nil, nil, err
 	}
-	return &Env{Config: cfg, Kubeconfig: kc, BinDir: bin}
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, te.KubeConfig, 0o600); err != nil {
+		_ = te.Stop()
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	stop = func() error {
+		os.RemoveAll(dir)
+		if err := te.Stop(); err != nil {
+			return fmt.Errorf("stopping the API server: %w", err)
+		}
+		return nil
+	}
+	return &Env{Config: cfg, Kubeconfig: kc, BinDir: bin, logs: logs}, stop, nil
 }
 
 // davyCRDs decodes the CRDs embedded from deploy/crds.
