@@ -27,6 +27,7 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containerd) # the test cluster's runtime
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins) # its pod network
 command -v nsenter >/dev/null || need+=(util-linux) # the cluster test reads a pod's routes
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus) # the controller's CPU rule, on loopback
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
@@ -46,6 +47,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	# Likewise the tests start their own PostgreSQL server in a namespace.
 	if [[ " ${need[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
 		systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+	fi
+	# Likewise Prometheus (and the node exporter it recommends, which apt
+	# does not install here): the tests start their own on loopback.
+	if [[ " ${need[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 	fi
 	# And their own containerd: the package's service is not needed, and
 	# would leave /run/containerd and /var/lib/containerd in use.
