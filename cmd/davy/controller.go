@@ -70,7 +70,7 @@ the API server down says it is degraded (/status, davy_controller_degraded).`,
 	fl.BoolVar(&f.enforce, "enforce", false, "carry out the policy's actions; without it they are a dry run")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "time between two passes")
 	fl.DurationVar(&f.maxReportAge, "max-report-age", 5*time.Minute, "reports no agent confirmed for longer are not acted on")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", ":9477", "address of /metrics, /healthz, /readyz and /status (empty: none)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", ":9478", "address of /metrics, /healthz, /readyz and /status (empty: none)")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas, with a Lease in --namespace")
 	fl.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "davy's own namespace: never acted on, and where the leader Lease lives (default $POD_NAMESPACE)")
 	return cmd
@@ -106,7 +106,7 @@ func runController(ctx context.Context, g *globals, f *controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{Scheme: scheme, LeaderElection: f.leaderElect, LeaderElectionNamespace: f.namespace})
+	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{Scheme: scheme, LeaderElection: f.leaderElect, LeaderElectionNamespace: f.namespace, Log: log})
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,13 @@ import (
 // freeLoopbackAddr returns a loopback address with a port free right now.
 func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return freeAddr(t, "127.0.0.1")
+}
+
+// freeAddr returns host with a port free on it right now.
+func freeAddr(t testing.TB, host string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,10 @@ type PrometheusOptions struct {
 	ScrapeConfigs string
 	// ScrapeInterval is the global scrape interval ("1s" when empty).
 	ScrapeInterval string
+	// Host is the address to listen on (127.0.0.1 when empty); another
+	// one must be an address the test itself made, such as a test
+	// cluster's bridge, so that its pods can reach Prometheus.
+	Host string
 	// Backfill is OpenMetrics text with timestamps, written into the TSDB
 	// with promtool before the server starts: minutes of history a test
 	// cannot wait for.
@@ -55,7 +59,11 @@ func StartPrometheus(t testing.TB, o PrometheusOptions) string {
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeLoopbackAddr(t)
+	host := o.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr := freeAddr(t, host)
 	base := "http://" + addr
 	startDaemon(t, "prometheus", dir, base+"/-/ready", bin,
 		"--config.file="+conf,

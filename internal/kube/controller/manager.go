@@ -3,6 +3,10 @@ package controller
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/go-logr/logr"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +16,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -25,13 +30,23 @@ type ManagerOptions struct {
 	// several replicas run with one acting.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// Log receives controller-runtime's own logs (slog.Default when nil).
+	Log *slog.Logger
 }
+
+// setLogger gives controller-runtime, whose logger is process-wide, a
+// logger once; it otherwise prints a warning with a stack trace.
+var setLogger sync.Once
 
 // NewManager returns a controller-runtime manager whose cache holds pods
 // (slimmed to what the controller reads), MinerReports and, as metadata
 // only, the ReplicaSets and Jobs of owner chains; pods are indexed by
 // container ID. Its own metrics server is off: davy serves its registry.
 func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	setLogger.Do(func() { ctrllog.SetLogger(logr.FromSlogHandler(o.Log.Handler())) })
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                  o.Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},

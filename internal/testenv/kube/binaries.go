@@ -61,6 +61,12 @@ func ClusterBinDir(t testing.TB) string {
 	return clusterBins.get(t)
 }
 
+// APIServerBinaries is BinDir for programs that are not tests.
+func APIServerBinaries() (string, error) {
+	apiServerBins.once.Do(func() { apiServerBins.dir, apiServerBins.err = findOrBuild(apiServerBins.names) })
+	return apiServerBins.dir, apiServerBins.err
+}
+
 func findOrBuild(binaries []string) (string, error) {
 	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" && complete(d, binaries) {
 		return d, nil
