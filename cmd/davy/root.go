@@ -65,7 +65,7 @@ Exit codes:
 		g.stopProfile = stop
 		return err
 	}
-	root.AddCommand(newVersionCmd(g), newScanCmd(g), newAgentCmd(g), newRulesCmd(g))
+	root.AddCommand(newVersionCmd(g), newScanCmd(g), newAgentCmd(g), newRulesCmd(g), newWebhookCmd(g), newControllerCmd(g))
 	return root
 }
 
