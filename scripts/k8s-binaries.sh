@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kubectl from the Go module proxy and caches
-# them in a directory keyed by version, for the tests' API server
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubelet and kubectl from the Go module proxy and caches them in a directory
+# keyed by version, for the tests' API server and single-node cluster
 # (internal/testenv/kube). Usage: scripts/k8s-binaries.sh [VERSION [DIR]].
 #
 # `go install k8s.io/kubernetes/cmd/...@VERSION` fails because that module
@@ -11,13 +12,13 @@
 # a tiny main calling etcdmain.Main, at the version Kubernetes itself requires.
 #
 # Cold, on 2 cores, this takes about 10 minutes and ~3 GB of Go build cache;
-# with a warm build cache about 20 s; when DIR already holds the three
+# with a warm build cache about 20 s; when DIR already holds all the
 # binaries it does nothing. The binaries are never committed.
 set -euo pipefail
 
 version=${1:-v1.36.3}
 dir=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/davy/k8s/$version}
-bins=(etcd kube-apiserver kubectl)
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 
 have_all() {
 	local b
@@ -57,7 +58,7 @@ cd "$work"
 export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 go mod init davy.invalid/k8s-binaries >/dev/null 2>&1
 
-echo "k8s-binaries: building etcd, kube-apiserver, kubectl $version into $dir (about 10 minutes cold)" >&2
+echo "k8s-binaries: building ${bins[*]} $version into $dir (about 10 minutes cold)" >&2
 gomod=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
 if [ -z "$gomod" ] || [ ! -f "$gomod" ]; then
 	echo "k8s-binaries: could not download k8s.io/kubernetes@$version" >&2
@@ -96,13 +97,13 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
 
-go get "go.etcd.io/etcd/server/v3@$etcd_version" \
-	"k8s.io/kubernetes/cmd/kube-apiserver@$version" \
-	"k8s.io/kubernetes/cmd/kubectl@$version" >/dev/null 2>&1 || {
+cmds=()
+for b in "${bins[@]}"; do
+	[ "$b" = etcd ] || cmds+=("k8s.io/kubernetes/cmd/$b")
+done
+go get "go.etcd.io/etcd/server/v3@$etcd_version" "${cmds[@]/%/@$version}" >/dev/null 2>&1 || {
 	# Again, with its output, to say why.
-	go get "go.etcd.io/etcd/server/v3@$etcd_version" \
-		"k8s.io/kubernetes/cmd/kube-apiserver@$version" \
-		"k8s.io/kubernetes/cmd/kubectl@$version"
+	go get "go.etcd.io/etcd/server/v3@$etcd_version" "${cmds[@]/%/@$version}"
 	exit 1
 }
 
@@ -117,8 +118,7 @@ done
 # Built into a staging directory and moved in at the end, so an interrupted
 # build never leaves DIR looking complete.
 mkdir out
-go build -trimpath -ldflags "$ldflags" -o out/ \
-	./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+go build -trimpath -ldflags "$ldflags" -o out/ ./etcd "${cmds[@]}"
 for b in "${bins[@]}"; do
 	mv -f "out/$b" "$dir/$b"
 done

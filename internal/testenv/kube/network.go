@@ -62,7 +62,12 @@ func deleteBridge() error {
 				continue
 			}
 			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+			// A veth goes with its peer when the pod's namespace does,
+			// which can happen between the listing and here.
 			if err := ip("link", "del", name); err != nil {
+				if _, gone := net.InterfaceByName(name); gone != nil {
+					continue
+				}
 				errs = append(errs, err.Error())
 			}
 		}
