@@ -130,7 +130,7 @@ func TestHelmTemplateDefaults(t *testing.T) {
 	}
 	pod := ds.Spec.Template.Spec
 	c := pod.Containers[0]
-	if !pod.HostPID || c.SecurityContext == nil || *c.SecurityContext.Privileged {
+	if !pod.HostPID || !pod.HostNetwork || c.SecurityContext == nil || *c.SecurityContext.Privileged {
 		t.Errorf("agent: hostPID %v, privileged without eBPF: %+v", pod.HostPID, c.SecurityContext)
 	}
 	caps := c.SecurityContext.Capabilities

@@ -64,6 +64,7 @@ the API server down says it is degraded (/status, davy_controller_degraded).`,
 	fl.StringVar(&f.prometheus, "prometheus-url", "", "Prometheus base URL for the CPU rule (empty: no CPU rule)")
 	fl.Float64Var(&f.rule.Threshold, "cpu-threshold", f.rule.Threshold, "fraction of its CPU limit a container must stay above")
 	fl.DurationVar(&f.rule.Window, "cpu-window", f.rule.Window, "how long it must stay above it")
+	fl.DurationVar(&f.rule.RateWindow, "cpu-rate-window", f.rule.RateWindow, "range of rate() over cAdvisor's CPU counter (at least four scrape intervals)")
 	fl.StringVar(&f.rule.Limits, "limits-from", f.rule.Limits, "where CPU limits are read: kube-state-metrics or cadvisor")
 	fl.Float64Var(&f.rule.UnlimitedCores, "unlimited-cores", f.rule.UnlimitedCores, "cores a container without a limit must use for all of the window to be listed")
 	fl.StringVar(&f.policy, "policy", "", "remediation policy file (YAML; default: alert only)")

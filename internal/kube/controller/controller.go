@@ -45,7 +45,7 @@ type Options struct {
 	// Prometheus runs the CPU rule; nil runs none.
 	Prometheus *Prometheus
 	// Images, when set, gives scan results of the images pods run.
-	Images ImageChecker
+	Images     ImageChecker
 	Policy     *Policy
 	Remediator *Remediator
 	Reports    *reporter.Reporter
@@ -266,17 +266,19 @@ func (c *Controller) judge(ctx context.Context, rep *v1alpha1.MinerReport, hot m
 	c.event(pod, out, d)
 }
 
-// actedRecently reports whether the workload had this action (done, dry
-// run or refused) within the hour, from the report or this process's
-// memory (the report's write may still be queued).
+// actedRecently reports whether the workload had this action within the
+// hour, from the report or this process's memory (the report's write may
+// still be queued). A dry run recorded before does not count once the
+// controller enforces: the real action is still to be taken.
 func (c *Controller) actedRecently(key types.NamespacedName, rep *v1alpha1.MinerReport, a Action, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t, ok := c.acted[key]; ok && now.Sub(t) < time.Hour {
 		return true
 	}
+	enforcing := c.o.Remediator.Enforcing()
 	for _, x := range rep.Status.Actions {
-		if x.Action == string(a) && now.Sub(x.Time.Time) < time.Hour {
+		if x.Action == string(a) && now.Sub(x.Time.Time) < time.Hour && (!enforcing || !x.DryRun) {
 			return true
 		}
 	}

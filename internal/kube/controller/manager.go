@@ -54,6 +54,9 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "davy-controller.davy.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// A replica that stops hands the lease over at once rather than
+		// after it expires.
+		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{

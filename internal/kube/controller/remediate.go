@@ -67,6 +67,9 @@ func NewRemediator(c client.Client, enforce bool, maxPerHour int, log *slog.Logg
 	return &Remediator{c: c, enforce: enforce, max: maxPerHour, log: log}
 }
 
+// Enforcing reports whether actions are carried out rather than dry runs.
+func (r *Remediator) Enforcing() bool { return r.enforce }
+
 // Act carries out d on t.
 func (r *Remediator) Act(ctx context.Context, d Decision, t Target) Outcome {
 	o := Outcome{Action: d.Action}
