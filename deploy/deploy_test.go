@@ -149,8 +149,22 @@ func TestHelmTemplateDefaults(t *testing.T) {
 	for _, o := range objs {
 		if cr, ok := o.(*rbacv1.ClusterRole); ok {
 			for _, r := range cr.Rules {
-				if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.APIGroups, "*") || slices.Contains(r.Resources, "secrets") {
+				if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.APIGroups, "*") {
 					t.Errorf("ClusterRole %s grants %+v", cr.Name, r)
+				}
+				// Only the controller reads Secrets, for pull secrets, and
+				// only by name.
+				if slices.Contains(r.Resources, "secrets") && (!strings.HasSuffix(cr.Name, "controller") || !slices.Equal(r.Verbs, []string{"get"})) {
+					t.Errorf("ClusterRole %s grants %+v", cr.Name, r)
+				}
+			}
+		}
+	}
+	for _, o := range template(t, "controller.pullSecrets=false") {
+		if cr, ok := o.(*rbacv1.ClusterRole); ok {
+			for _, r := range cr.Rules {
+				if slices.Contains(r.Resources, "secrets") {
+					t.Errorf("ClusterRole %s reads Secrets with pullSecrets=false", cr.Name)
 				}
 			}
 		}

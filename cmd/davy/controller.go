@@ -32,6 +32,12 @@ type controllerFlags struct {
 	metricsAddr  string
 	leaderElect  bool
 	namespace    string
+	scanImages   bool
+	pullSecrets  bool
+	scanWorkers  int
+	insecure     []string
+	cacheDir     string
+	intel        string
 }
 
 func newControllerCmd(g *globals) *cobra.Command {
@@ -73,6 +79,12 @@ the API server down says it is degraded (/status, davy_controller_degraded).`,
 	fl.DurationVar(&f.maxReportAge, "max-report-age", 5*time.Minute, "reports no agent confirmed for longer are not acted on")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", ":9478", "address of /metrics, /healthz, /readyz and /status (empty: none)")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas, with a Lease in --namespace")
+	fl.BoolVar(&f.scanImages, "scan-images", true, "scan the images running pods use, once per digest, with davy scan image's engine")
+	fl.BoolVar(&f.pullSecrets, "pull-secrets", true, "pull images to scan with the pod's pull secrets and service account, as the kubelet does (needs get on secrets and serviceaccounts)")
+	fl.IntVar(&f.scanWorkers, "scan-workers", 2, "images scanned at once")
+	fl.StringSliceVar(&f.insecure, "insecure-registry", nil, "registry (host:port) reached over plain HTTP (repeatable)")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where per-layer scan results are cached (empty: no disk cache)")
+	fl.StringVar(&f.intel, "intel", "", "directory of extra indicator files, added to the built-in ones")
 	fl.StringVar(&f.namespace, "namespace", os.Getenv("POD_NAMESPACE"), "davy's own namespace: never acted on, and where the leader Lease lives (default $POD_NAMESPACE)")
 	return cmd
 }
@@ -120,8 +132,18 @@ func runController(ctx context.Context, g *globals, f *controllerFlags) error {
 	reports := reporter.New(reporter.Options{Client: mgr.GetClient(), Events: rec, Log: log})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var scans *controller.ImageScans
+	var images controller.ImageChecker
+	if f.scanImages {
+		so := controller.ImageScanOptions{Insecure: f.insecure, CacheDir: f.cacheDir, IntelDir: f.intel, Workers: f.scanWorkers, Log: log}
+		if f.pullSecrets {
+			so.Clientset = cs
+		}
+		scans = controller.NewImageScans(mgr.GetCache(), so)
+		images = scans
+	}
 	ctl := controller.New(controller.Options{
-		Client: mgr.GetClient(), Prometheus: prom, Policy: pol, Reports: reports, Events: rec,
+		Client: mgr.GetClient(), Prometheus: prom, Images: images, Policy: pol, Reports: reports, Events: rec,
 		Remediator:   controller.NewRemediator(mgr.GetClient(), f.enforce, pol.MaxActionsPerHour, log),
 		Resolver:     pods.NewResolver(controller.CachedGetter(mgr.GetCache())),
 		Interval:     f.interval,
@@ -148,6 +170,9 @@ func runController(ctx context.Context, g *globals, f *controllerFlags) error {
 	// The passes and the report writer run only on the elected leader.
 	if err := mgr.Add(leaderRunnable(func(ctx context.Context) error {
 		go reports.Run(ctx)
+		if scans != nil {
+			go scans.Run(ctx)
+		}
 		ctl.Run(ctx)
 		return nil
 	})); err != nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/filescan"
 	"github.com/davyproject/davy/internal/finding"
@@ -21,8 +23,10 @@ import (
 type ImageOptions struct {
 	// Input is a local archive, OCI layout or root filesystem; with it,
 	// refs select images inside it (or are empty).
-	Input        string
-	Insecure     bool
+	Input    string
+	Insecure bool
+	// Keychain supplies registry credentials (nil: the docker config).
+	Keychain     authn.Keychain
 	Platform     string
 	AllPlatforms bool
 	CacheDir     string
@@ -62,7 +66,7 @@ func Images(ctx context.Context, refs []string, opts ImageOptions) (*report.Imag
 	for _, ref := range refs {
 		targets, err := image.Open(ctx, ref, image.Options{
 			Input: opts.Input, Platform: opts.Platform, AllPlatforms: opts.AllPlatforms,
-			Insecure: opts.Insecure, Progress: opts.Progress,
+			Insecure: opts.Insecure, Keychain: opts.Keychain, Progress: opts.Progress,
 		})
 		if err != nil && len(targets) == 0 {
 			return nil, err

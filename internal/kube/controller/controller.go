@@ -152,7 +152,7 @@ func (c *Controller) Pass(ctx context.Context) Status {
 		}
 	}
 	if c.o.Images != nil {
-		if err := c.scanImages(ctx); err != nil {
+		if err := c.imageHits(ctx); err != nil {
 			st.Degraded = append(st.Degraded, "images: "+err.Error())
 		}
 	}
@@ -222,6 +222,20 @@ func (c *Controller) cpuRule(ctx context.Context, hot []Hot, st *Status, byWorkl
 		score, verdict := detect.Score([]finding.Evidence{ev}, c.o.Thresholds)
 		c.o.Reports.Report(reporter.Observation{Pod: p, ContainerID: containerID(&pod, h.Container), Verdict: verdict, Score: score, Evidence: []finding.Evidence{ev}})
 	}
+}
+
+// imageHits queues scans of the images pods run and reports the
+// workloads whose images were judged miner.
+func (c *Controller) imageHits(ctx context.Context) error {
+	hits, err := c.o.Images.Check(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hits {
+		score, verdict := detect.Score(h.Evidence, c.o.Thresholds)
+		c.o.Reports.Report(reporter.Observation{Pod: c.pod(ctx, h.Pod), ContainerID: h.ContainerID, Verdict: verdict, Score: score, Evidence: h.Evidence})
+	}
+	return nil
 }
 
 // judge folds the controller's own evidence into a report's verdict and

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -418,5 +419,25 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An API server that is down: the pass says it is degraded and acts on
+// nothing (there is nothing it could have read to act on).
+func TestControllerWithTheAPIServerDown(t *testing.T) {
+	scheme := runtime.NewScheme()
+	must(t, clientgoscheme.AddToScheme(scheme))
+	must(t, v1alpha1.AddToScheme(scheme))
+	cfg := &rest.Config{Host: "https://127.0.0.1:1", Timeout: 2 * time.Second}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	must(t, err)
+	rep := reporter.New(reporter.Options{Client: c})
+	ctl := controller.New(controller.Options{Client: c, Reports: rep, Remediator: controller.NewRemediator(c, true, 10, nil)})
+	st := ctl.Pass(context.Background())
+	if len(st.Degraded) != 1 || !strings.Contains(st.Degraded[0], "reports") || st.Actions != 0 {
+		t.Errorf("pass with the API server down: %+v", st)
+	}
+	if ctl.Ready() != true {
+		t.Error("a degraded pass should still count as a pass for /readyz")
 	}
 }

@@ -93,9 +93,9 @@ func digestOf(imageID string) string {
 	return ""
 }
 
-// trimScheme drops the runtime scheme of a status container ID
-// ("containerd://abc" -> "abc").
-func trimScheme(id string) string {
+// RuntimeID drops the runtime scheme of a status container ID
+// ("containerd://abc" -> "abc"), as internal/host names containers.
+func RuntimeID(id string) string {
 	if i := strings.Index(id, "://"); i >= 0 {
 		return id[i+3:]
 	}
@@ -118,7 +118,7 @@ func FromObject(o *corev1.Pod) *Pod {
 			if s.ContainerID == "" {
 				continue
 			}
-			p.Containers = append(p.Containers, Container{ID: trimScheme(s.ContainerID), Name: s.Name, Image: s.Image, ImageID: s.ImageID})
+			p.Containers = append(p.Containers, Container{ID: RuntimeID(s.ContainerID), Name: s.Name, Image: s.Image, ImageID: s.ImageID})
 		}
 	}
 	return p
