@@ -215,7 +215,7 @@ func TestSelect(t *testing.T) {
 	if err != nil || len(all) != len(All()) {
 		t.Fatalf("all: %v %d", err, len(all))
 	}
-	beh, err := Select(Selection{Groups: []finding.Group{finding.GroupBehaviour}, Enable: []string{"exe-location"}, Disable: []string{"cpu"}})
+	beh, err := Select(Selection{Groups: []finding.Group{finding.GroupBehaviour}, Enable: []string{"exe-location"}, Disable: []string{"cpu", "fpu"}})
 	if err != nil || len(beh) != 1 || beh[0].Name() != "exe-location" {
 		t.Fatalf("behaviour selection: %v %v", err, beh)
 	}

@@ -33,7 +33,8 @@ func TestQuote(t *testing.T) {
 
 func TestRulesCatalogue(t *testing.T) {
 	for id, r := range Rules {
-		if r.ID != id || r.Summary == "" || r.Weight <= 0 || r.Weight > 100 {
+		// Weight 0 is a note (a detector that could not look), never strong.
+		if r.ID != id || r.Summary == "" || r.Weight < 0 || r.Weight > 100 || r.Weight == 0 && !r.Weak {
 			t.Errorf("rule %s malformed: %+v", id, r)
 		}
 		if _, err := ParseGroup(string(r.Group)); err != nil {

@@ -49,6 +49,8 @@ func init() {
 	// Behaviour.
 	rule(Rule{ID: "DAVY-B001", Group: GroupBehaviour, Weight: 20, Weak: true, Summary: "sustained CPU near the limit (or near all cores without one)"})
 	rule(Rule{ID: "DAVY-B002", Group: GroupBehaviour, Weight: 15, Weak: true, Summary: "every thread busy and flat over the window"})
+	rule(Rule{ID: "DAVY-B003", Group: GroupBehaviour, Weight: 75, Summary: "busy threads caught in a floating-point rounding mode other than nearest (RandomX's rounding-mode churn)"})
+	rule(Rule{ID: "DAVY-B004", Group: GroupBehaviour, Weight: 0, Weak: true, Summary: "the FP state of busy threads could not be sampled (ptrace refused); nothing is concluded"})
 
 	// Cluster metrics, read by davy controller from Prometheus: what a CPU
 	// alert says, so alone never more than suspicious.

@@ -25,7 +25,7 @@ import (
 )
 
 // Modes is every workload Run knows.
-var Modes = []string{"sha", "sort", "compress"}
+var Modes = []string{"sha", "sort", "compress", "matrix"}
 
 // Options configures Run.
 type Options struct {
@@ -130,6 +130,27 @@ func newWork(mode string, seed uint64) func() {
 				nums[i] = rnd.Uint64()
 			}
 			slices.Sort(nums)
+		}
+	case "matrix":
+		// Floating point, as numerical code does: a 64x64 product.
+		const n = 64
+		a, b, c := make([]float64, n*n), make([]float64, n*n), make([]float64, n*n)
+		for i := range a {
+			a[i], b[i] = rnd.Float64(), rnd.Float64()
+		}
+		return func() {
+			for i := range n {
+				for k := range n {
+					x := a[i*n+k]
+					for j := range n {
+						c[i*n+j] += x * b[k*n+j]
+					}
+				}
+			}
+			copy(a, c)
+			for i := range a {
+				a[i] = a[i] / (1 + a[i])
+			}
 		}
 	case "compress":
 		text := sampleText(64 << 10)

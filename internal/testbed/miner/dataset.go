@@ -19,16 +19,18 @@ const itemWords = 8
 type dataset struct {
 	seed  []byte
 	items []uint64
+	pages string // hugetlb, thp, 4k or heap: what allocWords got
 }
 
 // buildDataset derives mib MiB from seed on threads goroutines.
-func buildDataset(seed, salt []byte, mib, threads int) *dataset {
+func buildDataset(seed, salt []byte, mib, threads int, huge bool) *dataset {
 	// The Argon2 memory scales with the dataset (RandomX: 256 MiB for 2 GiB),
 	// so building a bigger dataset costs like the real thing.
 	memKiB := uint32(mib * 1024 / 16)
 	memKiB = max(memKiB, 1024)
 	key := argon2.IDKey(seed, salt, 1, memKiB, 1, 64)
-	ds := &dataset{seed: bytes.Clone(seed), items: make([]uint64, mib<<20/8)}
+	ds := &dataset{seed: bytes.Clone(seed)}
+	ds.items, ds.pages = allocWords(mib<<20/8, huge, ds)
 	n := len(ds.items) / itemWords
 	threads = max(1, min(threads, n))
 	var wg sync.WaitGroup
@@ -58,21 +60,22 @@ type datasets struct {
 	salt    []byte
 	log     *logger
 	algo    string
+	huge    bool
 
 	mu      sync.Mutex
 	pending []byte
 }
 
-func newDatasets(mib, threads int, algo string, log *logger) *datasets {
-	return &datasets{mib: mib, threads: threads, salt: saltFor(algo), algo: algo, log: log}
+func newDatasets(mib, threads int, algo string, huge bool, log *logger) *datasets {
+	return &datasets{mib: mib, threads: threads, salt: saltFor(algo), algo: algo, huge: huge, log: log}
 }
 
 // build makes the dataset for seed now, logging like XMRig's rx module.
 func (d *datasets) build(seed []byte) *dataset {
 	d.log.printf("randomx", "init dataset algo %s (%d threads) seed %.16x...", d.algo, d.threads, seed)
 	start := time.Now()
-	ds := buildDataset(seed, d.salt, d.mib, d.threads)
-	d.log.printf("randomx", "dataset ready (%d ms)", time.Since(start).Milliseconds())
+	ds := buildDataset(seed, d.salt, d.mib, d.threads, d.huge)
+	d.log.printf("randomx", "dataset ready (%d ms, %s pages)", time.Since(start).Milliseconds(), ds.pages)
 	return ds
 }
 

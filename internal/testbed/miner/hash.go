@@ -22,8 +22,10 @@ func newScratchpad() []uint64 { return make([]uint64, scratchpadWords) }
 // hashBlob is the simulator's proof of work. It is not RandomX, but has
 // its shape: blake2b seeds registers, the scratchpad is filled per hash,
 // a data-dependent loop reads the shared dataset and reads/writes the
-// scratchpad, and Keccak finalizes (as CryptoNight does).
-func hashBlob(ds *dataset, sp []uint64, blob []byte) [32]byte {
+// scratchpad, and Keccak finalizes (as CryptoNight does). With fprc, each
+// program first sets a data-dependent rounding mode, as RandomX's CFROUND
+// does, and the mode is back to nearest when the hash is done.
+func hashBlob(ds *dataset, sp []uint64, blob []byte, fprc bool) [32]byte {
 	seed := blake2b.Sum512(blob)
 	var r [8]uint64
 	for i := range r {
@@ -44,6 +46,9 @@ func hashBlob(ds *dataset, sp []uint64, blob []byte) [32]byte {
 	ma, mx := r[2], r[3]
 	f := 1.0
 	for p := range programs {
+		if fprc {
+			setRounding(uint32(r[p] >> 62))
+		}
 		for it := range programIters {
 			k := it & 7
 			a := (r[k] ^ mx) & mask
@@ -61,6 +66,9 @@ func hashBlob(ds *dataset, sp []uint64, blob []byte) [32]byte {
 			mx += r[k]
 		}
 		r[p] ^= math.Float64bits(f)
+	}
+	if fprc {
+		setRounding(0)
 	}
 	var fin [128]byte
 	for i, v := range r {

@@ -2,29 +2,30 @@ package miner
 
 import (
 	"math"
+	"runtime"
 	"testing"
 )
 
 func TestHashDeterministic(t *testing.T) {
-	ds := buildDataset(make([]byte, 32), saltFor("rx/0"), 1, 2)
+	ds := buildDataset(make([]byte, 32), saltFor("rx/0"), 1, 2, false)
 	sp := newScratchpad()
 	blob := make([]byte, 76)
-	a := hashBlob(ds, sp, blob)
-	b := hashBlob(ds, sp, blob)
+	a := hashBlob(ds, sp, blob, true)
+	b := hashBlob(ds, sp, blob, true)
 	blob[39] = 1
-	c := hashBlob(ds, sp, blob)
+	c := hashBlob(ds, sp, blob, true)
 	if a != b || a == c {
 		t.Fatalf("hash not deterministic or ignores the nonce: %x %x %x", a, b, c)
 	}
-	other := buildDataset([]byte{1}, saltFor("rx/0"), 1, 1)
-	if hashBlob(other, sp, make([]byte, 76)) == a {
+	other := buildDataset([]byte{1}, saltFor("rx/0"), 1, 1, false)
+	if hashBlob(other, sp, make([]byte, 76), true) == a {
 		t.Fatal("hash ignores the dataset")
 	}
 }
 
 func TestDatasetSaltMatters(t *testing.T) {
-	a := buildDataset(nil, saltFor("rx/0"), 1, 1)
-	b := buildDataset(nil, saltFor("rx/wow"), 1, 1)
+	a := buildDataset(nil, saltFor("rx/0"), 1, 1, false)
+	b := buildDataset(nil, saltFor("rx/wow"), 1, 1, false)
 	if a.items[0] == b.items[0] {
 		t.Fatal("salt ignored")
 	}
@@ -68,11 +69,36 @@ func TestRateMeter(t *testing.T) {
 }
 
 func BenchmarkHash(b *testing.B) {
-	ds := buildDataset(nil, saltFor("rx/0"), 64, 2)
+	ds := buildDataset(nil, saltFor("rx/0"), 64, 2, false)
 	sp := newScratchpad()
 	blob := make([]byte, 76)
 	for i := 0; b.Loop(); i++ {
 		blob[39] = byte(i)
-		hashBlob(ds, sp, blob)
+		hashBlob(ds, sp, blob, true)
+	}
+}
+
+// RandomX programs leave the rounding mode changed while they run; the
+// hash ends with it back at nearest, and the result does not depend on the
+// mode the thread had before.
+func TestHashChangesRoundingModeAndRestoresIt(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ds := buildDataset(nil, saltFor("rx/0"), 1, 1, false)
+	sp := newScratchpad()
+	blob := make([]byte, 76)
+	a := hashBlob(ds, sp, blob, true)
+	if rc := getMXCSR() >> 13 & 3; rc != 0 {
+		t.Errorf("rounding mode %d after a hash, want 0", rc)
+	}
+	setRounding(2)
+	if rc := getMXCSR() >> 13 & 3; runtime.GOARCH == "amd64" && rc != 2 {
+		t.Fatalf("setRounding(2) left mode %d", rc)
+	}
+	if b := hashBlob(ds, sp, blob, true); b != a {
+		t.Error("the hash depends on the rounding mode the thread had before")
+	}
+	if hashBlob(ds, sp, blob, false) == a {
+		t.Error("the rounding modes do not change the hash: they are not exercised")
 	}
 }

@@ -40,9 +40,12 @@ type Options struct {
 	Duty        float64
 	DutyPeriod  time.Duration
 	DatasetMiB  int
-	Config      string
-	Memfd       bool
-	PrintTime   time.Duration
+	// HugePages asks for huge pages for the dataset, as XMRig's
+	// "huge-pages": true (the default) does.
+	HugePages bool
+	Config    string
+	Memfd     bool
+	PrintTime time.Duration
 }
 
 // Defaults returns the options used when nothing is given.
@@ -50,7 +53,7 @@ func Defaults() Options {
 	return Options{
 		Pass: "x", Dialect: DialectXMRig, Algo: DefaultAlgo, UserAgent: Agent, DonateLevel: 1,
 		RetryPause: 5 * time.Second, Threads: 1, Yield: true, DutyPeriod: 500 * time.Millisecond,
-		DatasetMiB: 64, PrintTime: 60 * time.Second,
+		DatasetMiB: 64, PrintTime: 60 * time.Second, HugePages: true,
 	}
 }
 
@@ -63,7 +66,7 @@ func Parse(args []string) (Options, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	var retry, printTime int
-	var noYield, version, noColor bool
+	var noYield, noHuge, version, noColor bool
 	var affinity, priority, rxMode string
 	str := func(p *string, def string, names ...string) {
 		for _, n := range names {
@@ -96,6 +99,7 @@ func Parse(args []string) (Options, error) {
 	boolean(&o.TLS, "tls")
 	boolean(&o.Memfd, "memfd")
 	boolean(&noYield, "cpu-no-yield")
+	boolean(&noHuge, "no-huge-pages")
 	boolean(&noColor, "no-color")
 	boolean(&version, "V", "version")
 	integer(&o.DonateLevel, o.DonateLevel, "donate-level")
@@ -119,6 +123,7 @@ func Parse(args []string) (Options, error) {
 	o.RetryPause = time.Duration(retry) * time.Second
 	o.PrintTime = time.Duration(printTime) * time.Second
 	o.Yield = !noYield
+	o.HugePages = !noHuge
 	if o.Config != "" {
 		if err := applyConfigFile(&o, o.Config, set); err != nil {
 			return o, err

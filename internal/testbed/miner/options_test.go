@@ -18,7 +18,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	want := Options{URL: "stratum+ssl://127.0.0.1:443", User: "W", Pass: "pw", Threads: 3, Duty: 0.3, DonateLevel: 0,
 		Coin: "monero", Algo: "rx/0", Dialect: DialectStratum, RetryPause: 2 * time.Second, DatasetMiB: 8, KeepAlive: true,
-		UserAgent: Agent, Yield: true, DutyPeriod: 500 * time.Millisecond, PrintTime: time.Minute}
+		UserAgent: Agent, Yield: true, DutyPeriod: 500 * time.Millisecond, PrintTime: time.Minute, HugePages: true}
 	if o != want {
 		t.Fatalf("got  %+v\nwant %+v", o, want)
 	}

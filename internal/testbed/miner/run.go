@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		opts:   o,
 		url:    u,
 		log:    log,
-		ds:     newDatasets(o.DatasetMiB, o.Threads, o.Algo, log),
+		ds:     newDatasets(o.DatasetMiB, o.Threads, o.Algo, o.HugePages, log),
 		shares: make(chan share, 16),
 		counts: make([]counter, o.Threads),
 	}
@@ -98,6 +99,14 @@ func (m *miner) publish(j *job, host string) {
 func (m *miner) worker(ctx context.Context, idx int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// RandomX compiles each program into an RWX page and changes the
+	// rounding mode as it runs; CryptoNight does neither.
+	rx := strings.HasPrefix(m.opts.Algo, "rx/")
+	if rx {
+		jit := jitPage()
+		defer freeJIT(jit)
+		defer setRounding(0)
+	}
 	sp := newScratchpad()
 	cyc := duty.New(m.opts.Duty, m.opts.DutyPeriod, uint64(idx)+1)
 	var cur *job
@@ -109,7 +118,7 @@ func (m *miner) worker(ctx context.Context, idx int) {
 		}
 		n := j.nonce.Add(1) - 1
 		binary.LittleEndian.PutUint32(blob[j.nonceOff:], n)
-		res := hashBlob(m.ds.cur.Load(), sp, blob)
+		res := hashBlob(m.ds.cur.Load(), sp, blob, rx)
 		m.counts[idx].n.Add(1)
 		if j.conn != 0 && meetsTarget(res, j.target) {
 			select {
