@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/davyproject/davy/internal/detect"
@@ -30,7 +32,10 @@ func main() {
 	window := flag.Duration("window", 3*time.Second, "CPU sampling window of each scan")
 	noContainers := flag.Bool("no-containers", false, "leave out the podman cases")
 	flag.Parse()
-	if err := run(*window, !*noContainers); err != nil {
+	// An interrupted run still ends its workloads and containers.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *window, !*noContainers); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
@@ -48,7 +53,7 @@ var detectorSets = []struct {
 	{"behaviour only", []string{"--groups", "behaviour"}},
 }
 
-func run(window time.Duration, containers bool) error {
+func run(ctx context.Context, window time.Duration, containers bool) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run as root: the scan reads every process")
 	}
@@ -62,12 +67,19 @@ func run(window time.Duration, containers bool) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "building testbed binaries...")
+	fmt.Fprintln(os.Stderr, "building davy and the testbed binaries...")
+	// davy runs as its own process, as users run it: the workloads are
+	// then not its children, and the fpu detector samples them (a parent
+	// is never sampled by its own process, whose waits would take the
+	// ptrace stops). Built before the workloads start, not beside them.
+	davy := filepath.Join(dir, "davy")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", davy, "./cmd/davy").CombinedOutput(); err != nil {
+		return fmt.Errorf("building davy: %w\n%s", err, out)
+	}
 	bins, err := testbed.Build(dir)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	plain, err := pool.Start(ctx, pool.Config{Difficulty: 1})
 	if err != nil {
 		return err
@@ -82,16 +94,12 @@ func run(window time.Duration, containers bool) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "started %d workloads; letting them settle...\n", len(lab.cases))
-	time.Sleep(5 * time.Second)
-
-	// davy runs as its own process, as users run it: the workloads are
-	// then not its children, and the fpu detector samples them (a parent
-	// is never sampled by its own process, whose waits would take the
-	// ptrace stops).
-	davy := filepath.Join(dir, "davy")
-	if out, err := exec.Command("go", "build", "-o", davy, "./cmd/davy").CombinedOutput(); err != nil {
-		return fmt.Errorf("building davy: %w\n%s", err, out)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(5 * time.Second):
 	}
+
 	for _, set := range detectorSets {
 		start := time.Now()
 		rep, err := scanHost(ctx, davy, window, set.args)
@@ -194,6 +202,7 @@ func (l *lab) startCases(dir string, bins testbed.Binaries, plain, tlsPool *pool
 		{"miner, config file only", true, append([]string{quiet}, args("-c", filepath.Join(cfgDir, "config.json"))...)},
 		{"miner, memfd", true, append([]string{bins.Miner}, args("-o", plain.URL(), "-u", wallet, "--memfd")...)},
 		{"miner, throttled 30%", true, append([]string{bins.Miner}, args("-o", plain.URL(), "-u", wallet, "--duty", "0.3")...)},
+		{"miner, CryptoNight (cn/0)", true, append([]string{bins.Miner}, args("-o", plain.URL(), "-u", wallet, "--algo", "cn/0")...)},
 		{"miner, pool down", true, append([]string{bins.Miner}, args("-o", "stratum+tcp://127.0.0.1:1", "-u", wallet)...)},
 		{"honest xz -9", false, []string{"xz", "-9", "-c", big}},
 		{"honest gzip -9", false, []string{"gzip", "-9", "-c", big}},
@@ -203,6 +212,7 @@ func (l *lab) startCases(dir string, bins testbed.Binaries, plain, tlsPool *pool
 		{"honest go build", false, []string{"go", "build", "-o", filepath.Join(dir, "out"), "./internal/testbed/cmd/burner"}},
 		{"benign burner sha x2", false, []string{bins.Burner, "--mode", "sha", "--threads", "2", "--duration", "10m"}},
 		{"benign burner sort", false, []string{bins.Burner, "--mode", "sort", "--duration", "10m"}},
+		{"benign burner float matrix x2", false, []string{bins.Burner, "--mode", "matrix", "--threads", "2", "--duration", "10m"}},
 	}
 	for _, s := range steps {
 		if _, err := exec.LookPath(s.argv[0]); err != nil {

@@ -32,10 +32,13 @@ func (fpuChurn) Name() string         { return "fpu" }
 func (fpuChurn) Group() finding.Group { return finding.GroupBehaviour }
 
 const (
-	// fpuMinCPU is the workload CPU, in cores, from which it is sampled.
-	fpuMinCPU = 0.5
+	// fpuMinCPU is the workload CPU, in cores, from which it is sampled:
+	// low, because on a crowded node a hashing thread gets a small share
+	// of a core (and a throttled miner a fraction of that), yet it never
+	// stops wanting one; idle workloads are still never sampled.
+	fpuMinCPU = 0.05
 	// fpuThreadCPU is the CPU of a thread worth sampling.
-	fpuThreadCPU  = 0.2
+	fpuThreadCPU  = 0.02
 	fpuMaxThreads = 8
 	// fpuRounds samples each thread at most this many times, fpuGap apart:
 	// a sample stops a thread for well under a millisecond, so with a gap

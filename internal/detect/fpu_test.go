@@ -63,7 +63,7 @@ func TestFPUSaysWhenItCouldNotLook(t *testing.T) {
 func TestFPUSamplesOnlyBusyLiveWorkloads(t *testing.T) {
 	called := false
 	withSampler(t, func(pid, tid int) (fpsample.Sample, error) { called = true; return fpsample.Sample{}, nil })
-	if ev := (fpuChurn{}).Detect(context.Background(), &Env{ProcFS: "/proc"}, busySelf(0.1)); len(ev) != 0 || called {
+	if ev := (fpuChurn{}).Detect(context.Background(), &Env{ProcFS: "/proc"}, busySelf(0.01)); len(ev) != 0 || called {
 		t.Errorf("an idle workload was sampled: %+v", ev)
 	}
 	// A fixture tree's PIDs are not this machine's: never traced.
