@@ -40,4 +40,6 @@ func (s Sample) Rounding() int { return int(s.MXCSR>>13) & 3 }
 
 // MaxWait is how long Thread waits for a thread to reach its stop before
 // it gives up on this sample (it still waits for the stop to let it go).
-const MaxWait = 50 * time.Millisecond
+// The thread is not stopped meanwhile: on a crowded node a runnable thread
+// can wait that long for a CPU to run on, and it stops only then.
+const MaxWait = 300 * time.Millisecond
