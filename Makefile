@@ -2,7 +2,7 @@ GO ?= go
 # Integration tests fail (rather than skip) when a component is missing.
 export DAVY_REQUIRE_INTEGRATION ?= 1
 
-.PHONY: build test test-deps k8s-binaries helm manifests vet fuzz bench bench-image bench-agent bench-rules bench-netwatch bench-webhook bench-controller eval clean
+.PHONY: build test test-deps k8s-binaries helm manifests vet fuzz bench bench-image bench-agent bench-rules bench-netwatch bench-webhook bench-controller bench-fpsample eval clean
 
 build:
 	$(GO) build -o bin/davy ./cmd/davy
@@ -58,6 +58,10 @@ bench-webhook:
 # davy controller over 1,000 then 5,000 pods on a real API server (needs make k8s-binaries).
 bench-controller: k8s-binaries
 	$(GO) run ./bench/controller
+
+# What the fpu detector's ptrace sampling costs the threads it samples (root).
+bench-fpsample:
+	$(GO) run ./bench/fpsample
 
 # Packet capture at 100k packets/s in network namespaces (root).
 bench-netwatch: test-deps
