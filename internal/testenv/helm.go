@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/davyproject/davy/internal/testbed"
 )
 
 // HelmVersion is the helm the tests use, built by scripts/helm.sh.
@@ -32,10 +33,11 @@ func Helm(t testing.TB) string {
 }
 
 func buildHelm() (string, error) {
-	script, err := findUp(filepath.Join("scripts", "helm.sh"))
+	root, err := testbed.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
+	script := filepath.Join(root, "scripts", "helm.sh")
 	var out bytes.Buffer
 	cmd := exec.Command(script, HelmVersion)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -48,24 +50,4 @@ func buildHelm() (string, error) {
 		return "", fmt.Errorf("scripts/helm.sh left no helm: %w", err)
 	}
 	return bin, nil
-}
-
-// findUp looks for rel in the working directory (a test's package
-// directory) and its parents, up to the module root.
-func findUp(rel string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New(rel + " not found above the test's directory")
-		}
-		dir = parent
-	}
 }

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/davyproject/davy/internal/testbed"
 )
 
 // Version is the Kubernetes version the tests run; v1.36.x, as
@@ -79,7 +80,7 @@ func findOrBuild(binaries []string) (string, error) {
 	if complete(dir, binaries) {
 		return dir, nil
 	}
-	root, err := repoRoot()
+	root, err := testbed.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -104,23 +105,4 @@ func complete(dir string, binaries []string) bool {
 		}
 	}
 	return true
-}
-
-// repoRoot walks up from the test's working directory (its package
-// directory) to the module root, where the scripts are.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "scripts", "k8s-binaries.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("scripts/k8s-binaries.sh not found above the test's directory")
-		}
-		dir = parent
-	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/davyproject/davy/internal/testbed"
 )
 
 // BinaryImage is a one-layer image holding the static binary at
@@ -124,7 +126,7 @@ func pauseBinary() (string, error) {
 }
 
 func buildPause() (string, error) {
-	root, err := repoRoot()
+	root, err := testbed.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
