@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/filescan"
@@ -145,4 +146,27 @@ func Incomplete(r *report.ImageReport) bool {
 
 func severityRank(s finding.Severity) int {
 	return slices.Index(finding.Severities, s)
+}
+
+// Image scans one registry reference (the default platform), as the
+// webhook and the controller do for a pod's image. The reference's
+// registry is reached over plain HTTP when it is one of insecure.
+func Image(ctx context.Context, ref string, insecure []string, opts ImageOptions) (report.Image, error) {
+	if r, err := name.ParseReference(ref); err == nil && slices.Contains(insecure, r.Context().RegistryStr()) {
+		opts.Insecure = true
+	}
+	if opts.Parallel == 0 {
+		opts.Parallel = 1
+	}
+	if opts.Thresholds == (detect.Thresholds{}) {
+		opts.Thresholds = detect.DefaultThresholds
+	}
+	rep, err := Images(ctx, []string{ref}, opts)
+	if err != nil {
+		return report.Image{}, fmt.Errorf("scanning %s: %w", ref, err)
+	}
+	if len(rep.Images) == 0 {
+		return report.Image{}, fmt.Errorf("scanning %s: no image found", ref)
+	}
+	return rep.Images[0], nil
 }

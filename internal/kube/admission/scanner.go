@@ -2,15 +2,9 @@ package admission
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
-	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/finding"
 	"github.com/davyproject/davy/internal/report"
 	"github.com/davyproject/davy/internal/scan"
@@ -36,22 +30,11 @@ type EngineScanner struct {
 
 // ScanImage implements ImageScanner.
 func (s *EngineScanner) ScanImage(ctx context.Context, ref string) (ImageVerdict, error) {
-	insecure := false
-	if r, err := name.ParseReference(ref); err == nil {
-		reg := r.Context().RegistryStr()
-		insecure = slices.Contains(s.InsecureRegistries, reg)
-	}
-	rep, err := scan.Images(ctx, []string{ref}, scan.ImageOptions{
-		Insecure: insecure, CacheDir: s.CacheDir, IntelDir: s.IntelDir,
-		Parallel: 1, Thresholds: detect.DefaultThresholds, Log: s.Log,
-	})
+	img, err := scan.Image(ctx, ref, s.InsecureRegistries, scan.ImageOptions{CacheDir: s.CacheDir, IntelDir: s.IntelDir, Log: s.Log})
 	if err != nil {
-		return ImageVerdict{}, fmt.Errorf("scanning %s: %w", ref, err)
+		return ImageVerdict{}, err
 	}
-	if len(rep.Images) == 0 {
-		return ImageVerdict{}, errors.New("scanning " + ref + ": no image found")
-	}
-	return verdictOf(ref, rep.Images[0]), nil
+	return verdictOf(ref, img), nil
 }
 
 // maxEvidence is how many findings a message names.

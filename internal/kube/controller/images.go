@@ -11,12 +11,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	kauth "github.com/google/go-containerregistry/pkg/authn/kubernetes"
-	gcrname "github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/davyproject/davy/internal/detect"
 	"github.com/davyproject/davy/internal/finding"
 	"github.com/davyproject/davy/internal/kube/pods"
 	"github.com/davyproject/davy/internal/report"
@@ -56,7 +54,7 @@ type ImageScanOptions struct {
 	Retry time.Duration
 	Log   *slog.Logger
 	// Scan replaces davy scan image's engine, for tests.
-	Scan func(ctx context.Context, ref string, kc authn.Keychain, insecure bool) (report.Image, error)
+	Scan func(ctx context.Context, ref string, kc authn.Keychain) (report.Image, error)
 }
 
 // ImageScans scans, once per image digest, the images running pods use,
@@ -135,7 +133,7 @@ func (s *ImageScans) scan(ctx context.Context, j imageJob) {
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		var img report.Image
-		img, err = s.o.Scan(ctx, j.ref, kc, s.insecure(j.ref))
+		img, err = s.o.Scan(ctx, j.ref, kc)
 		cancel()
 		if err == nil {
 			res.verdict, res.score, res.evidence = img.Verdict, img.Score, imageEvidence(j.ref, img)
@@ -170,11 +168,6 @@ func (s *ImageScans) keychain(ctx context.Context, p *corev1.Pod) (authn.Keychai
 		return nil, fmt.Errorf("pull secrets of pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	return authn.NewMultiKeychain(kc, authn.DefaultKeychain), nil
-}
-
-func (s *ImageScans) insecure(ref string) bool {
-	r, err := gcrname.ParseReference(ref)
-	return err == nil && slices.Contains(s.o.Insecure, r.Context().RegistryStr())
 }
 
 // Check implements ImageChecker.
@@ -280,18 +273,8 @@ func imageEvidence(ref string, img report.Image) []finding.Evidence {
 }
 
 // engineScan scans with davy scan image's engine.
-func engineScan(o ImageScanOptions) func(ctx context.Context, ref string, kc authn.Keychain, insecure bool) (report.Image, error) {
-	return func(ctx context.Context, ref string, kc authn.Keychain, insecure bool) (report.Image, error) {
-		rep, err := scan.Images(ctx, []string{ref}, scan.ImageOptions{
-			Insecure: insecure, Keychain: kc, CacheDir: o.CacheDir, IntelDir: o.IntelDir,
-			Parallel: 1, Thresholds: detect.DefaultThresholds, Log: o.Log,
-		})
-		if err != nil {
-			return report.Image{}, err
-		}
-		if len(rep.Images) == 0 {
-			return report.Image{}, fmt.Errorf("no image in %s", ref)
-		}
-		return rep.Images[0], nil
+func engineScan(o ImageScanOptions) func(ctx context.Context, ref string, kc authn.Keychain) (report.Image, error) {
+	return func(ctx context.Context, ref string, kc authn.Keychain) (report.Image, error) {
+		return scan.Image(ctx, ref, o.Insecure, scan.ImageOptions{Keychain: kc, CacheDir: o.CacheDir, IntelDir: o.IntelDir, Log: o.Log})
 	}
 }
